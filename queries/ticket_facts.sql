@@ -1,0 +1,56 @@
+-- ticket_facts: one scan of the archive into additive monthly counts per
+-- (district, street, department). Every rate in hotline is a ratio of sums of these
+-- counts, so a quarter or a year is computed from summed numerators and denominators,
+-- never by averaging monthly rates.
+--
+-- Parameters (bound, never pasted into this text):
+--   $start, $end              received_at range [start, end): the period and its comparison period
+--   $response_<urgency>       response deadline per urgency class, e.g. '86400 seconds'
+--   $close_<urgency>          closing limit per urgency class
+-- A null urgency counts as general (spec §1); an unknown spelling also falls back to general
+-- and is reported by the data-quality checks.
+WITH t AS (
+  SELECT
+    received_at, district, street, department,
+    dispatched_at, responded_at, closed_at, resolved, satisfaction,
+    dispatched_at IS NOT NULL AND excluded_reason IS NULL AS is_scored,
+    CASE coalesce(urgency, 'general')
+      WHEN 'emergency' THEN CAST($response_emergency AS INTERVAL)
+      WHEN 'utility'   THEN CAST($response_utility AS INTERVAL)
+      WHEN 'complex'   THEN CAST($response_complex AS INTERVAL)
+      ELSE CAST($response_general AS INTERVAL)
+    END AS response_deadline,
+    CASE coalesce(urgency, 'general')
+      WHEN 'emergency' THEN CAST($close_emergency AS INTERVAL)
+      WHEN 'utility'   THEN CAST($close_utility AS INTERVAL)
+      WHEN 'complex'   THEN CAST($close_complex AS INTERVAL)
+      ELSE CAST($close_general AS INTERVAL)
+    END AS close_limit
+  FROM tickets
+  WHERE received_at >= $start AND received_at < $end
+)
+SELECT
+  date_trunc('month', received_at) AS month,
+  district,
+  street,
+  department,
+  -- volume: all contacts, and those dispatched to a unit
+  count(*) AS tickets,
+  count(dispatched_at) AS dispatched,
+  -- scored = dispatched and not excluded (spec §2)
+  sum(CASE WHEN is_scored THEN 1 ELSE 0 END) AS scored,
+  -- response: first contact within the deadline after dispatch
+  sum(CASE WHEN is_scored AND responded_at IS NOT NULL
+            AND responded_at <= dispatched_at + response_deadline THEN 1 ELSE 0 END) AS responded_on_time,
+  -- on-time closing: closed within the limit after dispatch
+  sum(CASE WHEN is_scored AND closed_at IS NOT NULL
+            AND closed_at <= dispatched_at + close_limit THEN 1 ELSE 0 END) AS closed_on_time,
+  -- resolution: follow-up answers (null = no valid answer, out of the denominator)
+  sum(CASE WHEN is_scored AND resolved THEN 1 ELSE 0 END) AS resolved_yes,
+  sum(CASE WHEN is_scored AND resolved IS NOT NULL THEN 1 ELSE 0 END) AS resolved_answered,
+  -- satisfaction: counts per level; the weights are applied in unit_scores.sql
+  sum(CASE WHEN is_scored AND satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
+  sum(CASE WHEN is_scored AND satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basically_satisfied,
+  sum(CASE WHEN is_scored AND satisfaction = 'dissatisfied' THEN 1 ELSE 0 END) AS dissatisfied
+FROM t
+GROUP BY date_trunc('month', received_at), district, street, department

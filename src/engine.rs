@@ -1,0 +1,125 @@
+//! The one place a DataFusion session is built and the archive is registered as `tickets`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::parquet::arrow::parquet_to_arrow_schema;
+use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error;
+use crate::schema;
+
+/// One archive file as read: path, size and row count (from the Parquet footer).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ArchiveFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Archive {
+    pub root: PathBuf,
+    pub files: Vec<ArchiveFile>,
+}
+
+impl Archive {
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+}
+
+/// A session with the settings every command shares.
+pub fn session() -> SessionContext {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let config = SessionConfig::new()
+        .with_target_partitions(threads)
+        .with_information_schema(true)
+        .with_parquet_pruning(true);
+    SessionContext::new_with_config(config)
+}
+
+/// Every `.parquet` file under `root` (or `root` itself), sorted, so the read set is reproducible.
+pub fn list_parquet(root: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(root).map_err(|e| {
+        error::data(format!("cannot read archive {}: {e}", root.display()))
+            .hint("generate the demo archive with `hotline generate`, or pass --archive PATH")
+    })?;
+    if meta.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading folder {}", dir.display()))? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || name.starts_with('_') {
+                continue; // hidden files and in-progress writes (._tmp, _SUCCESS)
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.ends_with(".parquet") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(error::data(format!("archive {} holds no .parquet files", root.display()))
+            .hint("generate the demo archive with `hotline generate`, or import an export with `hotline import`")
+            .into());
+    }
+    Ok(out)
+}
+
+/// Read each file's footer and check its columns against the canonical schema.
+pub fn inspect(root: &Path) -> Result<Archive> {
+    let paths = list_parquet(root)?;
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let f = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let bytes = f.metadata()?.len();
+        let reader = SerializedFileReader::new(f)
+            .map_err(|e| error::data(format!("{} is not a readable Parquet file: {e}", path.display())))?;
+        let meta = reader.metadata().file_metadata();
+        let arrow = parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata())
+            .map_err(|e| error::data(format!("{}: cannot read the schema: {e}", path.display())))?;
+        let problems = schema::check(&arrow);
+        if !problems.is_empty() {
+            return Err(error::data(format!(
+                "{} does not match the canonical tickets schema: {}",
+                path.display(),
+                problems.join("; ")
+            ))
+            .hint("the columns and types are listed in README \"The archive\"; `hotline import` converts other exports")
+            .into());
+        }
+        files.push(ArchiveFile { path, bytes, rows: meta.num_rows() as u64 });
+    }
+    Ok(Archive { root: root.to_path_buf(), files })
+}
+
+/// Register the archive at `root` as table `tickets`, with the canonical schema (no inference).
+pub async fn register_archive(ctx: &SessionContext, root: &Path) -> Result<Archive> {
+    let archive = inspect(root)?;
+    let urls = archive
+        .files
+        .iter()
+        .map(|f| {
+            let abs = std::path::absolute(&f.path)?;
+            ListingTableUrl::parse(abs.to_string_lossy()).map_err(anyhow::Error::from)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema::table_schema());
+    let table = ListingTable::try_new(config)?;
+    ctx.register_table("tickets", Arc::new(table))?;
+    Ok(archive)
+}

@@ -1,0 +1,77 @@
+//! Errors a person can act on: a kind that decides the exit code, and an optional hint.
+
+use std::fmt;
+
+/// What went wrong, as far as the exit code is concerned (documented in README "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Bad flags, period or configuration: exit 2.
+    Usage,
+    /// The archive or another input is unreadable or invalid: exit 3.
+    Data,
+    /// The PDF could not be rendered (typst missing or failing): exit 4.
+    Render,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Usage => 2,
+            Kind::Data => 3,
+            Kind::Render => 4,
+        }
+    }
+}
+
+/// An error with a kind and an optional `hint:` line; put it at the root of an anyhow chain.
+#[derive(Debug)]
+pub struct UserError {
+    pub kind: Kind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UserError {}
+
+pub fn usage(message: impl Into<String>) -> UserError {
+    UserError { kind: Kind::Usage, message: message.into(), hint: None }
+}
+
+pub fn data(message: impl Into<String>) -> UserError {
+    UserError { kind: Kind::Data, message: message.into(), hint: None }
+}
+
+pub fn render(message: impl Into<String>) -> UserError {
+    UserError { kind: Kind::Render, message: message.into(), hint: None }
+}
+
+impl UserError {
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+fn find(err: &anyhow::Error) -> Option<&UserError> {
+    err.chain().find_map(|e| e.downcast_ref::<UserError>())
+}
+
+/// Exit code for an error: the kind of the first [`UserError`] in the chain, else 1.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    find(err).map(|u| u.kind.exit_code()).unwrap_or(1)
+}
+
+/// Print `error: outer: inner: …` and the hint, if any, to stderr.
+pub fn print(err: &anyhow::Error) {
+    let chain: Vec<String> = err.chain().map(|e| e.to_string()).collect();
+    eprintln!("error: {}", chain.join(": "));
+    if let Some(hint) = find(err).and_then(|u| u.hint.as_deref()) {
+        eprintln!("hint: {hint}");
+    }
+}

@@ -1,0 +1,29 @@
+//! hotline: reports for 12345 citizen-hotline archives.
+//!
+//! Data flows one way: period + archive → DataFusion (the SQL in `queries/`) → typed metrics
+//! → JSON + Tera → Typst → PDF, with the score tables written beside the PDF.
+
+pub mod args;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod export;
+pub mod generate;
+pub mod metrics;
+pub mod period;
+pub mod queries;
+pub mod reference;
+pub mod render;
+pub mod schema;
+
+use args::{Cli, Command};
+
+/// Run one command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Generate(a) => commands::generate::generate(a),
+        Command::Report(a) => commands::report::report(a),
+        Command::Sql(a) => commands::sql::sql(a),
+    }
+}

@@ -1,0 +1,46 @@
+//! The SQL files in `queries/` (compiled in), run with bound parameters.
+//!
+//! Every figure hotline prints comes from one of these files; errors name the file.
+
+use anyhow::{Context, Result};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::prelude::SessionContext;
+
+/// (name, SQL text) of every query file, in the order a report runs them.
+pub const FILES: &[(&str, &str)] = &[
+    ("ticket_facts", include_str!("../queries/ticket_facts.sql")),
+    ("unit_month", include_str!("../queries/unit_month.sql")),
+    ("unit_scores", include_str!("../queries/unit_scores.sql")),
+    ("city_summary", include_str!("../queries/city_summary.sql")),
+    ("daily_volume", include_str!("../queries/daily_volume.sql")),
+];
+
+pub fn text(name: &str) -> &'static str {
+    FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).unwrap_or_else(|| panic!("no query file {name}"))
+}
+
+/// Run `queries/<name>.sql` with named parameters (`$name` in the file).
+pub async fn run(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)]) -> Result<Vec<RecordBatch>> {
+    let sql = text(name);
+    let file = format!("queries/{name}.sql");
+    let df = ctx.sql(sql).await.with_context(|| format!("planning {file}"))?;
+    let df = if params.is_empty() {
+        df
+    } else {
+        df.with_param_values(params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>())
+            .with_context(|| format!("binding the parameters of {file}"))?
+    };
+    df.collect().await.with_context(|| format!("running {file}"))
+}
+
+/// A timestamp parameter (µs, no zone) for the first instant of `date`.
+pub fn ts(date: chrono::NaiveDate) -> ScalarValue {
+    let micros = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    ScalarValue::TimestampMicrosecond(Some(micros), None)
+}
+
+/// An interval parameter as text DataFusion casts (`'7200 seconds'`).
+pub fn seconds(s: u64) -> ScalarValue {
+    ScalarValue::Utf8(Some(format!("{s} seconds")))
+}

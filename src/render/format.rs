@@ -1,0 +1,146 @@
+//! Numbers, percentages and changes formatted for a report locale.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+
+use crate::args::Lang;
+
+/// Labels and sentence templates of one locale (report-templates/locales/*.json).
+#[derive(Debug, Clone)]
+pub struct Locale {
+    pub lang: Lang,
+    pub labels: HashMap<String, String>,
+}
+
+const ZH: &str = include_str!("../../report-templates/locales/zh.json");
+const EN: &str = include_str!("../../report-templates/locales/en.json");
+
+impl Locale {
+    pub fn load(lang: Lang) -> Result<Self> {
+        let text = match lang {
+            Lang::Zh => ZH,
+            Lang::En => EN,
+        };
+        let labels = serde_json::from_str(text).context("parsing the locale file")?;
+        Ok(Locale { lang, labels })
+    }
+
+    /// The label `key`; a missing key is a bug in the locale file and shows as `[key]`.
+    pub fn get(&self, key: &str) -> String {
+        self.labels.get(key).cloned().unwrap_or_else(|| format!("[{key}]"))
+    }
+
+    /// The label `key` with `{name}` placeholders filled.
+    pub fn fill(&self, key: &str, values: &[(&str, String)]) -> String {
+        let mut s = self.get(key);
+        for (k, v) in values {
+            s = s.replace(&format!("{{{k}}}"), v);
+        }
+        s
+    }
+
+    /// `1,234,567`
+    pub fn int(&self, n: i64) -> String {
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::new();
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        if n < 0 { format!("-{out}") } else { out }
+    }
+
+    /// `97.53%`, or `—` when the rate does not exist (empty denominator).
+    pub fn pct(&self, rate: Option<f64>) -> String {
+        match rate {
+            Some(r) => format!("{:.2}%", r * 100.0),
+            None => "—".to_string(),
+        }
+    }
+
+    pub fn score(&self, score: Option<f64>) -> String {
+        match score {
+            Some(s) => format!("{s:.2}"),
+            None => "—".to_string(),
+        }
+    }
+
+    /// Year-over-year change of a count: `同比增长7.0%` / `up 7.0% year over year`.
+    pub fn change(&self, current: i64, previous: i64) -> String {
+        if previous <= 0 {
+            return self.get("no_previous");
+        }
+        let pct = (current as f64 - previous as f64) / previous as f64 * 100.0;
+        let text = format!("{:.1}%", pct.abs());
+        if text == "0.0%" {
+            self.get("yoy_flat")
+        } else if pct > 0.0 {
+            self.fill("yoy_up", &[("pct", text)])
+        } else {
+            self.fill("yoy_down", &[("pct", text)])
+        }
+    }
+
+    /// Change of a rate in percentage points: `提高0.35个百分点`.
+    pub fn pp_change(&self, current: Option<f64>, previous: Option<f64>) -> String {
+        match (current, previous) {
+            (Some(c), Some(p)) => {
+                let pp = (c - p) * 100.0;
+                let text = format!("{:.2}", pp.abs());
+                if text == "0.00" {
+                    self.get("pp_flat")
+                } else if pp > 0.0 {
+                    self.fill("pp_up", &[("pp", text)])
+                } else {
+                    self.fill("pp_down", &[("pp", text)])
+                }
+            }
+            _ => self.get("no_previous"),
+        }
+    }
+
+    pub fn date(&self, d: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        match self.lang {
+            Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+            Lang::En => d.format("%-d %B %Y").to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_for_the_locale() {
+        let zh = Locale::load(Lang::Zh).unwrap();
+        assert_eq!(zh.int(1234567), "1,234,567");
+        assert_eq!(zh.int(999), "999");
+        assert_eq!(zh.int(-1000), "-1,000");
+        assert_eq!(zh.pct(Some(0.975312)), "97.53%");
+        assert_eq!(zh.pct(None), "—");
+        assert_eq!(zh.change(107, 100), "同比增长7.0%");
+        assert_eq!(zh.change(90, 100), "同比下降10.0%");
+        assert_eq!(zh.change(5, 0), "上年同期无数据");
+        assert_eq!(zh.pp_change(Some(0.9735), Some(0.97)), "提高0.35个百分点");
+        assert_eq!(zh.date(chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()), "2026年1月5日");
+        let en = Locale::load(Lang::En).unwrap();
+        assert_eq!(en.change(90, 100), "down 10.0% year over year");
+        assert_eq!(en.pp_change(Some(0.96), Some(0.97)), "fell 1.00 percentage points");
+    }
+
+    #[test]
+    fn both_locales_have_the_same_keys() {
+        let zh = Locale::load(Lang::Zh).unwrap();
+        let en = Locale::load(Lang::En).unwrap();
+        let mut a: Vec<_> = zh.labels.keys().collect();
+        let mut b: Vec<_> = en.labels.keys().collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,205 @@
+//! The canonical `tickets` schema (shared spec §1) and the check that a file matches it.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Str,
+    Timestamp,
+    Bool,
+}
+
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColType,
+    pub nullable: bool,
+    /// Personal data: never in a report, a score export or a log line.
+    pub personal: bool,
+}
+
+const fn col(name: &'static str, ty: ColType, nullable: bool) -> Column {
+    Column { name, ty, nullable, personal: false }
+}
+
+const fn personal(name: &'static str) -> Column {
+    Column { name, ty: ColType::Str, nullable: true, personal: true }
+}
+
+use ColType::*;
+
+pub const COLUMNS: &[Column] = &[
+    col("ticket_id", Str, false),
+    col("received_at", Timestamp, false),
+    col("channel", Str, true),
+    col("request_type", Str, false),
+    col("category_l1", Str, false),
+    col("category_l2", Str, true),
+    col("category_l3", Str, true),
+    col("urgency", Str, true),
+    col("district", Str, false),
+    col("street", Str, true),
+    col("department", Str, true),
+    col("dispatched_at", Timestamp, true),
+    col("responded_at", Timestamp, true),
+    col("closed_at", Timestamp, true),
+    col("resolved", Bool, true),
+    col("satisfaction", Str, true),
+    col("excluded_reason", Str, true),
+    personal("caller_id"),
+    personal("caller_phone"),
+    personal("content"),
+];
+
+pub const REQUEST_TYPES: &[&str] = &["consultation", "help", "complaint", "report", "suggestion", "praise", "other"];
+pub const CHANNELS: &[&str] = &["phone", "web", "wechat", "app", "weibo", "other"];
+pub const URGENCIES: &[&str] = &["emergency", "utility", "general", "complex"];
+pub const SATISFACTION: &[&str] = &["satisfied", "basically_satisfied", "dissatisfied"];
+pub const EXCLUDED_REASONS: &[&str] = &["duplicate", "invalid", "out_of_scope", "malicious", "appeal_approved"];
+
+pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
+
+/// The table schema DataFusion reads the archive with (strings as Utf8View, timestamps in µs).
+/// Required columns are declared nullable too so that a file without statistics is readable;
+/// their non-null rule is checked by the data-quality queries.
+pub fn table_schema() -> SchemaRef {
+    Arc::new(Schema::new(
+        COLUMNS
+            .iter()
+            .map(|c| {
+                let ty = match c.ty {
+                    Str => DataType::Utf8View,
+                    Timestamp => TIMESTAMP,
+                    Bool => DataType::Boolean,
+                };
+                Field::new(c.name, ty, true)
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The schema the generator writes (plain Utf8 strings, the most portable Parquet encoding).
+pub fn file_schema() -> SchemaRef {
+    Arc::new(Schema::new(
+        COLUMNS
+            .iter()
+            .map(|c| {
+                let ty = match c.ty {
+                    Str => DataType::Utf8,
+                    Timestamp => TIMESTAMP,
+                    Bool => DataType::Boolean,
+                };
+                Field::new(c.name, ty, c.nullable)
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn describe(ty: ColType) -> &'static str {
+    match ty {
+        Str => "a string",
+        Timestamp => "a timestamp without time zone (local wall-clock time)",
+        Bool => "a boolean",
+    }
+}
+
+/// Compare one file's schema with the canonical one. Returns the problems, each naming a column.
+pub fn check(schema: &Schema) -> Vec<String> {
+    let mut problems = Vec::new();
+    for c in COLUMNS {
+        match schema.field_with_name(c.name) {
+            Err(_) if !c.nullable => problems.push(format!("required column `{}` is missing", c.name)),
+            Err(_) => {} // optional columns may be absent: they read as null
+            Ok(f) => {
+                let ok = match (c.ty, f.data_type()) {
+                    (Str, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => true,
+                    (Str, DataType::Dictionary(_, v)) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8),
+                    (Timestamp, DataType::Timestamp(_, None)) => true,
+                    (Bool, DataType::Boolean) => true,
+                    _ => false,
+                };
+                if !ok {
+                    let extra = match f.data_type() {
+                        DataType::Timestamp(_, Some(tz)) => format!(
+                            " (it has time zone `{tz}`; store the city's local wall-clock time without a zone)"
+                        ),
+                        _ => String::new(),
+                    };
+                    problems.push(format!(
+                        "column `{}` has type {}, expected {}{extra}",
+                        c.name,
+                        f.data_type(),
+                        describe(c.ty)
+                    ));
+                }
+            }
+        }
+    }
+    for f in schema.fields() {
+        if !COLUMNS.iter().any(|c| c.name == f.name()) {
+            let near = closest(f.name());
+            let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+            problems.push(format!("unknown column `{}`{hint}", f.name()));
+        }
+    }
+    problems
+}
+
+/// The canonical column name closest to `name`, if any is close enough to be a typo.
+pub fn closest(name: &str) -> Option<&'static str> {
+    COLUMNS
+        .iter()
+        .map(|c| (edit_distance(name, c.name), c.name))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min()
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_schema_passes_its_own_check() {
+        assert!(check(&file_schema()).is_empty());
+        assert!(check(&table_schema()).is_empty());
+    }
+
+    #[test]
+    fn names_wrong_missing_and_unknown_columns() {
+        let mut fields: Vec<Field> = file_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.retain(|f| f.name() != "district" && f.name() != "caller_phone");
+        for f in fields.iter_mut() {
+            if f.name() == "satisfaction" {
+                *f = Field::new("satisfation", DataType::Utf8, true);
+            }
+            if f.name() == "received_at" {
+                *f = Field::new("received_at", DataType::Timestamp(TimeUnit::Second, Some("UTC".into())), false);
+            }
+        }
+        let problems = check(&Schema::new(fields));
+        assert_eq!(
+            problems,
+            vec![
+                "column `received_at` has type Timestamp(s, \"UTC\"), expected a timestamp without time zone (local wall-clock time) (it has time zone `UTC`; store the city's local wall-clock time without a zone)".to_string(),
+                "required column `district` is missing".to_string(),
+                "unknown column `satisfation` (did you mean `satisfaction`?)".to_string(),
+            ]
+        );
+    }
+}

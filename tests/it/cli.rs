@@ -1,0 +1,178 @@
+//! End-to-end tests of the `hotline` binary: generate → report → PDF text, errors and exit codes.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::parquet::arrow::ArrowWriter;
+
+use crate::common::*;
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(pdf).arg("-").output().expect(
+        "pdftotext must be installed (apt-get install poppler-utils; .ci/run and scripts/setup.sh do it)",
+    );
+    assert!(out.status.success(), "pdftotext failed: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn generate_then_report_gives_a_chinese_pdf_and_the_score_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let out = hotline(&["generate", "--out", s(&archive), "--tickets", "40000", "--years", "2024-2025", "--seed", "7"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(archive.join("year=2025/month=07/part-0.parquet").is_file());
+
+    let out_dir = dir.path().join("output");
+    let out = hotline(&["report", "--period", "2025", "--archive", s(&archive), "--out", s(&out_dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = out_dir.join("2025");
+    for f in ["report.pdf", "scores.csv", "manifest.json"] {
+        assert!(report.join(f).is_file(), "{f} missing");
+    }
+    // no staging folders left behind
+    let leftovers: Vec<_> = std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("2025")]);
+
+    // scores.csv: the spec's columns first, 16 districts, rates in [0, 1]
+    let header = std::fs::read_to_string(report.join("scores.csv")).unwrap().lines().next().unwrap().to_string();
+    assert!(header.starts_with("period,unit_type,unit,scored_tickets,response_rate,resolution_rate,satisfaction_rate,score,rank,"));
+    let rows = read_scores(&report.join("scores.csv"));
+    let districts: Vec<_> = rows.iter().filter(|r| r["unit_type"] == "district").collect();
+    assert_eq!(districts.len(), 16);
+    assert!(rows.iter().all(|r| r["period"] == "2025"));
+    for r in &rows {
+        for c in ["response_rate", "resolution_rate", "satisfaction_rate"] {
+            if !r[c].is_empty() {
+                let v: f64 = r[c].parse().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{c} = {v}");
+            }
+        }
+    }
+
+    // the PDF: Chinese headings, and the first-ranked district with its resolution rate
+    let text = pdftotext(&report.join("report.pdf"));
+    for heading in ["接诉即办年度体检报告", "2025年度", "总体情况", "各区办理情况", "市级部门及公共服务企业办理情况", "指标口径"] {
+        assert!(text.contains(heading), "missing {heading}");
+    }
+    let first = districts.iter().find(|r| r["rank"] == "1").expect("a first-ranked district");
+    let rate: f64 = first["resolution_rate"].parse().unwrap();
+    let shown = format!("{:.2}%", rate * 100.0);
+    let line = text.lines().find(|l| l.contains(first["unit"].as_str()) && l.contains(&shown));
+    assert!(line.is_some(), "no line with {} and {shown} in:\n{text}", first["unit"]);
+}
+
+#[test]
+fn unit_names_that_look_like_typst_code_print_literally() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = [r#"#read("/etc/passwd")"#, "*bold* $x$ <a> @b", r#"]"\ _x_"#];
+    let mut tickets = Vec::new();
+    for (k, name) in evil.iter().enumerate() {
+        for i in 0..3 {
+            let mut t = ticket(&format!("{k}-{i}"), name);
+            t.department = Some(format!("{name}局"));
+            tickets.push(t);
+        }
+    }
+    write_archive(dir.path(), "evil.parquet", &tickets);
+    let out_dir = dir.path().join("out");
+    let out = hotline(&["report", "--period", "2025", "--archive", s(&dir.path().join("evil.parquet")), "--out", s(&out_dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = pdftotext(&out_dir.join("2025/report.pdf"));
+    for name in evil {
+        assert!(text.contains(name), "{name} not printed literally in:\n{text}");
+    }
+    assert!(!text.contains("root:"), "a file was read into the PDF");
+}
+
+#[test]
+fn a_missing_typst_gives_the_install_command_and_exit_code_4() {
+    let dir = tempfile::tempdir().unwrap();
+    write_archive(dir.path(), "t.parquet", &[ticket("1", "甲区")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["report", "--period", "2025", "--archive", s(dir.path()), "--out", s(&dir.path().join("o"))])
+        .env("TYPST_BIN", "/nonexistent/typst")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cargo install --locked typst-cli@0.15.1"), "{}", stderr(&out));
+    // nothing half-written where the report would go
+    assert!(!dir.path().join("o/2025").exists());
+}
+
+#[test]
+fn no_pdf_writes_the_tables_without_typst() {
+    let dir = tempfile::tempdir().unwrap();
+    write_archive(dir.path(), "t.parquet", &[ticket("1", "甲区"), ticket("2", "乙区")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["report", "--period", "2025-03", "--no-pdf", "--archive", s(dir.path()), "--out", s(&dir.path().join("o"))])
+        .env("TYPST_BIN", "/nonexistent/typst")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = dir.path().join("o/2025-03");
+    assert!(report.join("scores.csv").is_file() && !report.join("report.pdf").exists());
+    let rows = read_scores(&report.join("scores.csv"));
+    // two districts and one department (市水务局), each with one scored ticket
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["scored_tickets"] != "0" && r["rank"].is_empty()));
+}
+
+#[test]
+fn a_wrong_column_type_names_the_file_and_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("ticket_id", DataType::Utf8, false),
+        Field::new("received_at", DataType::Utf8, false),
+    ]));
+    let cols: Vec<ArrayRef> =
+        vec![Arc::new(StringArray::from(vec!["1"])), Arc::new(StringArray::from(vec!["2025-01-01 08:00"]))];
+    let path = dir.path().join("bad.parquet");
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), None).unwrap();
+    w.write(&RecordBatch::try_new(schema, cols).unwrap()).unwrap();
+    w.close().unwrap();
+    let out = hotline(&["report", "--period", "2025", "--no-pdf", "--archive", s(dir.path())]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("bad.parquet") && err.contains("column `received_at` has type Utf8"), "{err}");
+    assert!(err.contains("required column `district` is missing"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_hint() {
+    let out = hotline(&["report", "--period", "2025Q5", "--no-pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error: invalid period `2025Q5`"));
+    assert!(stderr(&out).contains("hint: use a year (2025), a quarter (2025Q3)"));
+}
+
+#[test]
+fn a_period_outside_the_archive_is_a_data_error_naming_its_range() {
+    let dir = tempfile::tempdir().unwrap();
+    write_archive(dir.path(), "t.parquet", &[ticket("1", "甲区")]);
+    let out = hotline(&["report", "--period", "2023", "--no-pdf", "--archive", s(dir.path()), "--out", s(&dir.path().join("o"))]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("no tickets received in 2023"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("covers 2025-03-10"), "{}", stderr(&out));
+}
+
+#[test]
+fn sql_counts_rows_and_refuses_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    write_archive(dir.path(), "t.parquet", &[ticket("1", "甲区"), ticket("2", "乙区"), ticket("3", "乙区")]);
+    let out = hotline(&["sql", "--archive", s(dir.path()), "--format", "csv", "SELECT count(*) AS n FROM tickets"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n3\n");
+    for bad in ["CREATE TABLE x AS SELECT 1", "INSERT INTO tickets SELECT * FROM tickets", "COPY tickets TO '/tmp/x.csv'"] {
+        let out = hotline(&["sql", "--archive", s(dir.path()), bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+}

@@ -1,0 +1,128 @@
+//! Shared helpers: tiny fixture archives written as canonical Parquet, and the hotline binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use hotline::schema;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::parquet::arrow::ArrowWriter;
+
+/// One ticket, with times given as offsets from dispatch (the way deadlines are written).
+#[derive(Clone, Debug)]
+pub struct T {
+    pub id: String,
+    pub received: NaiveDateTime,
+    pub request_type: &'static str,
+    pub urgency: Option<&'static str>,
+    pub district: String,
+    pub street: Option<String>,
+    pub department: Option<String>,
+    /// Minutes after receipt; None = never dispatched.
+    pub dispatch_after_min: Option<i64>,
+    /// Seconds after dispatch.
+    pub responded_after_s: Option<i64>,
+    pub closed_after_s: Option<i64>,
+    pub resolved: Option<bool>,
+    pub satisfaction: Option<&'static str>,
+    pub excluded: Option<&'static str>,
+}
+
+pub const H: i64 = 3600;
+pub const DAY: i64 = 24 * H;
+
+pub fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, s).unwrap()
+}
+
+/// A dispatched general ticket received 2025-03-10 09:00, dispatched 5 minutes later,
+/// responded after 1 h, closed after 2 days, resolved and satisfied. Tests change what they need.
+pub fn ticket(id: &str, district: &str) -> T {
+    T {
+        id: id.to_string(),
+        received: at(2025, 3, 10, 9, 0, 0),
+        request_type: "complaint",
+        urgency: Some("general"),
+        district: district.to_string(),
+        street: None,
+        department: Some("市水务局".to_string()),
+        dispatch_after_min: Some(5),
+        responded_after_s: Some(H),
+        closed_after_s: Some(2 * DAY),
+        resolved: Some(true),
+        satisfaction: Some("satisfied"),
+        excluded: None,
+    }
+}
+
+impl T {
+    pub fn dispatched(&self) -> Option<NaiveDateTime> {
+        self.dispatch_after_min.map(|m| self.received + Duration::minutes(m))
+    }
+}
+
+/// Write the tickets as one canonical Parquet file `dir/name`.
+pub fn write_archive(dir: &Path, name: &str, tickets: &[T]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let us = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc().timestamp_micros());
+    let after = |t: &T, s: Option<i64>| match (t.dispatched(), s) {
+        (Some(d), Some(s)) => us(Some(d + Duration::seconds(s))),
+        _ => None,
+    };
+    let s = |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    let ts = |v: Vec<Option<i64>>| -> ArrayRef { Arc::new(TimestampMicrosecondArray::from(v)) };
+    let cols: Vec<ArrayRef> = vec![
+        s(tickets.iter().map(|t| Some(t.id.clone())).collect()),
+        ts(tickets.iter().map(|t| us(Some(t.received))).collect()),
+        s(tickets.iter().map(|_| Some("phone".to_string())).collect()),
+        s(tickets.iter().map(|t| Some(t.request_type.to_string())).collect()),
+        s(tickets.iter().map(|_| Some("城乡建设".to_string())).collect()),
+        s(tickets.iter().map(|_| Some("城市建设和市政管理".to_string())).collect()),
+        s(tickets.iter().map(|_| Some("自来水供应".to_string())).collect()),
+        s(tickets.iter().map(|t| t.urgency.map(str::to_string)).collect()),
+        s(tickets.iter().map(|t| Some(t.district.clone())).collect()),
+        s(tickets.iter().map(|t| t.street.clone()).collect()),
+        s(tickets.iter().map(|t| t.department.clone()).collect()),
+        ts(tickets.iter().map(|t| us(t.dispatched())).collect()),
+        ts(tickets.iter().map(|t| after(t, t.responded_after_s)).collect()),
+        ts(tickets.iter().map(|t| after(t, t.closed_after_s)).collect()),
+        Arc::new(BooleanArray::from(tickets.iter().map(|t| t.resolved).collect::<Vec<_>>())),
+        s(tickets.iter().map(|t| t.satisfaction.map(str::to_string)).collect()),
+        s(tickets.iter().map(|t| t.excluded.map(str::to_string)).collect()),
+        s(tickets.iter().map(|t| Some(format!("P{}", t.id))).collect()),
+        s(tickets.iter().map(|_| Some("13800005678".to_string())).collect()),
+        s(tickets.iter().map(|_| Some("测试内容".to_string())).collect()),
+    ];
+    let batch = RecordBatch::try_new(schema::file_schema(), cols).unwrap();
+    let path = dir.join(name);
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    path
+}
+
+pub fn hotline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotline")).args(args).output().expect("run hotline")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Read a scores.csv into rows of (column → value).
+pub fn read_scores(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}

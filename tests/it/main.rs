@@ -1,0 +1,5 @@
+//! All integration tests in one binary (one link step, shared helpers).
+
+mod cli;
+mod common;
+mod metrics;
