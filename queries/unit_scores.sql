@@ -9,8 +9,10 @@
 --   on_time_rate      = closed_on_time / scored
 --   score             = 100 × Σ w·rate / Σ w over the rates that exist (re-normalised when a
 --                       rate has an empty denominator; score_reweighted says so)
---   rank              = competition rank (1, 2, 2, 4) by score within the unit type, among
---                       units with at least min_scored_tickets scored tickets
+--   rank              = competition rank (1, 2, 2, 4) by score within the unit's ranking group
+--                       (table unit_groups: district, street, and for departments municipal /
+--                       enterprise / street_office), among units with at least
+--                       min_scored_tickets scored tickets
 -- An empty denominator gives NULL, never 0 and never NaN.
 WITH s AS (
   SELECT
@@ -31,6 +33,7 @@ WITH s AS (
 ), r AS (
   SELECT
     s.*,
+    coalesce(g.unit_group, s.unit_type) AS unit_group,
     w.w_response, w.w_resolution, w.w_satisfaction, w.min_scored_tickets,
     CAST(s.responded_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS response_rate,
     CAST(s.resolved_yes AS DOUBLE) / nullif(s.resolved_answered, 0) AS resolution_rate,
@@ -39,7 +42,9 @@ WITH s AS (
        + s.dissatisfied * w.weight_dissatisfied)
       / nullif(CAST(s.satisfied + s.basically_satisfied + s.dissatisfied AS DOUBLE), 0) AS satisfaction_rate,
     CAST(s.closed_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS on_time_rate
-  FROM s JOIN score_settings w ON w.unit_type = s.unit_type
+  FROM s
+  JOIN score_settings w ON w.unit_type = s.unit_type
+  LEFT JOIN unit_groups g ON g.unit_type = s.unit_type AND g.unit = s.unit
 ), sc AS (
   SELECT
     r.*,
@@ -58,13 +63,13 @@ WITH s AS (
   FROM sc
 )
 SELECT
-  unit_type, unit, parent,
+  unit_type, unit_group, unit, parent,
   tickets, dispatched, scored_tickets,
   responded_on_time, closed_on_time, resolved_yes, resolved_answered,
   satisfied, basically_satisfied, dissatisfied,
   response_rate, resolution_rate, satisfaction_rate, on_time_rate,
   score,
   CASE WHEN score IS NULL THEN false ELSE score_reweighted END AS score_reweighted,
-  CASE WHEN ranked THEN rank() OVER (PARTITION BY unit_type, ranked ORDER BY score DESC) END AS rank
+  CASE WHEN ranked THEN rank() OVER (PARTITION BY unit_type, unit_group, ranked ORDER BY score DESC) END AS rank
 FROM ranked
-ORDER BY unit_type, rank NULLS LAST, unit, parent
+ORDER BY unit_type, unit_group, rank NULLS LAST, unit, parent

@@ -7,8 +7,8 @@ usage: oracle_check.py ARCHIVE SCORES.csv START END
 
 Written from the metric definitions (README "Metrics"), not from queries/: per district,
 (district, street) and department it computes scored tickets, the four rates, the composite
-score (re-normalised when a rate is missing) and the competition rank among units with at least
-30 scored tickets, then compares every value with scores.csv. Needs `pip install duckdb`.
+score (re-normalised when a rate is missing) and the competition rank among units of the same
+ranking group with at least 30 scored tickets, then compares every value with scores.csv. Needs `pip install duckdb`.
 Exits 1 on any difference above 1e-9.
 """
 import csv
@@ -53,9 +53,18 @@ for unit_type, (col, parent) in UNIT.items():
         den = sum(w for w, r in zip(W, rates) if r is not None)
         score = 100 * num / den if den else None
         units.append([unit, par, scored, *rates, ot / scored if scored else None, score, None])
-    ranked = sorted((u for u in units if u[7] is not None and u[2] >= 30), key=lambda u: -u[7])
-    for i, u in enumerate(ranked):
-        u[8] = i + 1 if i == 0 or u[7] != ranked[i - 1][7] else ranked[i - 1][8]
+    def group(name):
+        # ranking groups within departments (README "Metrics"): street offices, enterprises, municipal
+        if unit_type != "department":
+            return unit_type
+        if name.endswith("办事处") or name.endswith("人民政府"):
+            return "street_office"
+        return "enterprise" if ("集团" in name or "公司" in name) else "municipal"
+    for g in {group(u[0]) for u in units}:
+        ranked = sorted((u for u in units if group(u[0]) == g and u[7] is not None and u[2] >= 30),
+                        key=lambda u: -u[7])
+        for i, u in enumerate(ranked):
+            u[8] = i + 1 if i == 0 or u[7] != ranked[i - 1][7] else ranked[i - 1][8]
     for u in units:
         oracle[(unit_type, u[0], u[1] or "")] = u
 

@@ -36,10 +36,8 @@ impl Archive {
 /// A session with the settings every command shares.
 pub fn session() -> SessionContext {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let config = SessionConfig::new()
-        .with_target_partitions(threads)
-        .with_information_schema(true)
-        .with_parquet_pruning(true);
+    let config =
+        SessionConfig::new().with_target_partitions(threads).with_information_schema(true).with_parquet_pruning(true);
     SessionContext::new_with_config(config)
 }
 

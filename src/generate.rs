@@ -41,7 +41,8 @@ pub struct Summary {
 /// Parse `2025`, `2024-2025` or `2023,2025`.
 pub fn parse_years(text: &str) -> Result<Vec<i32>, crate::error::UserError> {
     let bad = || {
-        crate::error::usage(format!("invalid --years `{text}`")).hint("use a year (2025), a range (2024-2025) or a list (2023,2025)")
+        crate::error::usage(format!("invalid --years `{text}`"))
+            .hint("use a year (2025), a range (2024-2025) or a list (2023,2025)")
     };
     let year = |s: &str| -> Result<i32, crate::error::UserError> {
         let y: i32 = s.trim().parse().map_err(|_| bad())?;
@@ -222,7 +223,7 @@ const fn utility(r: Rule) -> Rule {
 /// First matching rule wins; `*` matches any level-3 name. Categories no rule names get
 /// their department from [`level1_default`].
 const RULES: &[Rule] = &[
-    utility(seasonal(rule("城市建设和市政管理", "冬季采暖", "市热力集团", 0.85, 40.0), Season::Heating)),
+    utility(seasonal(rule("城市建设和市政管理", "冬季采暖", "市热力集团", 0.85, 160.0), Season::Heating)),
     utility(rule("城市建设和市政管理", "燃气供应", "市燃气集团", 0.85, 6.0)),
     utility(rule("城市建设和市政管理", "电力供应", "国网北京市电力公司", 0.85, 8.0)),
     utility(rule("城市建设和市政管理", "自来水供应", "市自来水集团", 0.85, 7.0)),
@@ -325,7 +326,6 @@ struct Cat {
 }
 
 struct StreetUnit {
-    district: usize,
     name: String,
     office: usize,
 }
@@ -353,8 +353,7 @@ fn build_world(seed: u64) -> World {
         "new-development" => 0.95,
         _ => 0.8,
     };
-    let district_weights: Vec<f64> =
-        districts.iter().map(|d| d.population as f64 * per_capita(&d.kind)).collect();
+    let district_weights: Vec<f64> = districts.iter().map(|d| d.population as f64 * per_capita(&d.kind)).collect();
     let district_quality = districts.iter().map(|d| quality(seed, &d.name)).collect();
 
     let mut depts: Vec<Dept> = DEPARTMENTS.iter().map(|n| Dept { name: n, quality: quality(seed, n) }).collect();
@@ -364,8 +363,7 @@ fn build_world(seed: u64) -> World {
     for s in reference::streets() {
         let d = districts.iter().position(|d| d.name == s.district).expect("street's district exists");
         let office: &'static str = Box::leak(
-            if s.kind == "街道" { format!("{}办事处", s.name) } else { format!("{}人民政府", s.name) }
-                .into_boxed_str(),
+            if s.kind == "街道" { format!("{}办事处", s.name) } else { format!("{}人民政府", s.name) }.into_boxed_str(),
         );
         depts.push(Dept { name: office, quality: quality(seed, office) });
         // Urban streets are denser than townships.
@@ -373,7 +371,7 @@ fn build_world(seed: u64) -> World {
         let w = base * (0.5 + Rng::for_key(&[seed, text_key(&s.district), text_key(&s.name), 3]).f());
         weights[d].push(w);
         district_streets[d].1.push(streets.len());
-        streets.push(StreetUnit { district: d, name: s.name, office: depts.len() - 1 });
+        streets.push(StreetUnit { name: s.name, office: depts.len() - 1 });
     }
     for (d, w) in weights.into_iter().enumerate() {
         district_streets[d].0 = cumulative(w);
@@ -392,7 +390,7 @@ fn build_world(seed: u64) -> World {
                 }
             };
             if c.l3 == "其他" {
-                weight *= 0.4;
+                weight *= 0.15;
             }
             if c.l3 == "噪音污染" {
                 weight = 25.0;
@@ -528,16 +526,17 @@ fn plan_year(world: &World, seed: u64, year: i32) -> YearPlan {
     let mut rng = Rng::for_key(&[seed, year as u64, 11]);
     for _ in 0..3 {
         let start = if rng.chance(0.5) { 335 + rng.below(25) } else { rng.below(55) } as usize;
-        for k in start..(start + 3).min(days.len()) {
-            cold[k] = true;
-        }
+        cold.iter_mut().skip(start).take(3).for_each(|c| *c = true);
     }
     let festival = spring_festival(year);
     let mut intensity = Vec::with_capacity(days.len());
     let mut cat_cumulative = Vec::with_capacity(days.len());
     for (k, day) in days.iter().enumerate() {
-        let weights: Vec<f64> =
-            world.cats.iter().map(|c| c.weight * season_factor(c.season, *day, cold[k]) * topic_effect(c, *day).0).collect();
+        let weights: Vec<f64> = world
+            .cats
+            .iter()
+            .map(|c| c.weight * season_factor(c.season, *day, cold[k]) * topic_effect(c, *day).0)
+            .collect();
         let total: f64 = weights.iter().sum();
         let dow = match day.weekday() {
             Weekday::Sat => 0.72,
@@ -582,22 +581,23 @@ fn seconds(s: f64) -> Duration {
     Duration::milliseconds((s * 1000.0) as i64)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_ticket(
-    world: &World,
-    plan: &YearPlan,
-    day_cum: &[f64],
-    day_offset: usize,
+/// What every ticket of one year is drawn from.
+struct YearJob<'a> {
+    world: &'a World,
+    plan: &'a YearPlan,
+    seed: u64,
     first_year: i32,
+    /// Data end: later events (closing, follow-up) have not happened yet.
     as_of: NaiveDateTime,
-    hours: &[f64],
-    rng: &mut Rng,
-) -> Ticket {
+}
+
+fn make_ticket(job: &YearJob, day_cum: &[f64], day_offset: usize, hours: &[f64], rng: &mut Rng) -> Ticket {
+    let (world, plan, first_year, as_of) = (job.world, job.plan, job.first_year, job.as_of);
     let k = day_offset + rng.pick(day_cum);
     let day = plan.days[k];
     let hour = rng.pick(hours) as i64;
-    let received = day.and_hms_opt(0, 0, 0).expect("midnight")
-        + Duration::seconds(hour * 3600 + rng.below(3600) as i64);
+    let received =
+        day.and_hms_opt(0, 0, 0).expect("midnight") + Duration::seconds(hour * 3600 + rng.below(3600) as i64);
     let cat_i = rng.pick(&plan.cat_cumulative[k]);
     let cat = &world.cats[cat_i];
     let years_in = (plan.year - first_year) as f64 + day.ordinal() as f64 / 366.0;
@@ -648,7 +648,11 @@ fn make_ticket(
         resolved: None,
         satisfaction: None,
         excluded: None,
-        caller: rng.below(if rng.chance(0.3) { 40_000 } else { 5_000_000 }),
+        caller: {
+            // 30% of contacts come from a small pool of frequent callers
+            let pool = if rng.chance(0.3) { 40_000 } else { 5_000_000 };
+            rng.below(pool)
+        },
         phone: rng.below(1_000_000_000),
         content_form: rng.below(4) as u8,
     };
@@ -661,7 +665,13 @@ fn make_ticket(
     // Urgency class.
     let u = rng.f();
     tk.urgency = if cat.utility {
-        Some(if u < 0.06 { "emergency" } else if u < 0.9 { "utility" } else { "general" })
+        Some(if u < 0.06 {
+            "emergency"
+        } else if u < 0.9 {
+            "utility"
+        } else {
+            "general"
+        })
     } else if u < 0.015 {
         Some("emergency")
     } else if u < 0.07 {
@@ -679,7 +689,11 @@ fn make_ticket(
         _ => {
             if cat.l2 == "电信" {
                 // three carriers share telecom complaints
-                world.depts.iter().position(|d| d.name.starts_with(["中国移动", "中国联通", "中国电信"][rng.below(3) as usize])).unwrap_or(cat.dept)
+                world
+                    .depts
+                    .iter()
+                    .position(|d| d.name.starts_with(["中国移动", "中国联通", "中国电信"][rng.below(3) as usize]))
+                    .unwrap_or(cat.dept)
             } else {
                 cat.dept
             }
@@ -713,7 +727,7 @@ fn make_ticket(
         // Follow-up call one to three days after closing, if it happened before the data ends.
         let follow_up = close + seconds(86400.0 * (1.0 + 2.0 * rng.f()));
         if follow_up <= as_of && !rng.chance(0.09) {
-            let base = 3.15 + 0.35 * years_in;
+            let base = 3.45 + 0.35 * years_in;
             let p = logistic(base + 0.9 * q - cat.difficulty + topic_boost);
             let resolved = rng.chance(p);
             if !rng.chance(0.03) {
@@ -722,7 +736,13 @@ fn make_ticket(
             if !rng.chance(0.04) {
                 let s = rng.f();
                 tk.satisfaction = Some(if resolved {
-                    if s < 0.9 { "satisfied" } else if s < 0.993 { "basically_satisfied" } else { "dissatisfied" }
+                    if s < 0.9 {
+                        "satisfied"
+                    } else if s < 0.993 {
+                        "basically_satisfied"
+                    } else {
+                        "dissatisfied"
+                    }
                 } else if s < 0.12 {
                     "satisfied"
                 } else if s < 0.3 {
@@ -734,7 +754,10 @@ fn make_ticket(
         }
     }
     if rng.chance(0.012) {
-        tk.excluded = Some(["duplicate", "duplicate", "invalid", "out_of_scope", "malicious", "appeal_approved"][rng.below(6) as usize]);
+        tk.excluded = Some(
+            ["duplicate", "duplicate", "invalid", "out_of_scope", "malicious", "appeal_approved"]
+                [rng.below(6) as usize],
+        );
     }
     tk
 }
@@ -746,16 +769,8 @@ const CONTENT_FORMS: [&str; 4] = [
     "来电反映{place}{topic}，希望给予答复。",
 ];
 
-fn write_month(
-    world: &World,
-    plan: &YearPlan,
-    month: u32,
-    count: u64,
-    seed: u64,
-    first_year: i32,
-    as_of: NaiveDateTime,
-    dir: &Path,
-) -> Result<(u64, u64, u64)> {
+fn write_month(job: &YearJob, month: u32, count: u64, dir: &Path) -> Result<(u64, u64, u64)> {
+    let (world, plan, seed) = (job.world, job.plan, job.seed);
     let day_range: Vec<usize> =
         plan.days.iter().enumerate().filter(|(_, d)| d.month() == month).map(|(i, _)| i).collect();
     let offset = day_range[0];
@@ -764,7 +779,7 @@ fn write_month(
     let mut tickets: Vec<Ticket> = (0..count)
         .map(|i| {
             let mut rng = Rng::for_key(&[seed, plan.year as u64, month as u64, i]);
-            make_ticket(world, plan, &day_cum, offset, first_year, as_of, &hours, &mut rng)
+            make_ticket(job, &day_cum, offset, &hours, &mut rng)
         })
         .collect();
     tickets.sort_by_key(|t| t.received);
@@ -818,7 +833,7 @@ fn write_month(
     let path = part_dir.join("part-0.parquet");
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_size(1 << 20)
+        .set_max_row_group_row_count(Some(1 << 20))
         .set_created_by(format!("hotline {}", env!("CARGO_PKG_VERSION")))
         .build();
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
@@ -863,10 +878,9 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
             counts.push((m, upto - prev));
             prev = upto;
         }
-        let results: Vec<(u64, u64, u64)> = counts
-            .par_iter()
-            .map(|(m, n)| write_month(&world, &plan, *m, *n, opts.seed, first_year, as_of, tmp.path()))
-            .collect::<Result<_>>()?;
+        let job = YearJob { world: &world, plan: &plan, seed: opts.seed, first_year, as_of };
+        let results: Vec<(u64, u64, u64)> =
+            counts.par_iter().map(|(m, n)| write_month(&job, *m, *n, tmp.path())).collect::<Result<_>>()?;
         let (n, d, b) = results.iter().fold((0, 0, 0), |a, r| (a.0 + r.0, a.1 + r.1, a.2 + r.2));
         progress(&format!("generated {year}: {n} tickets ({d} dispatched), 12 files, {:.1} MiB", b as f64 / 1048576.0));
         summary.tickets += n;

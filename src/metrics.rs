@@ -19,6 +19,8 @@ use crate::queries::{self, seconds, ts};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnitScore {
     pub unit_type: String,
+    /// Ranking group: district, street, or municipal / enterprise / street_office.
+    pub unit_group: String,
     pub unit: String,
     /// The district of a street; none for districts and departments.
     pub parent: Option<String>,
@@ -72,6 +74,10 @@ impl Metrics {
     pub fn of_type<'a>(&'a self, unit_type: &'a str) -> impl Iterator<Item = &'a UnitScore> + 'a {
         self.scores.iter().filter(move |s| s.unit_type == unit_type)
     }
+
+    pub fn of_group<'a>(&'a self, unit_group: &'a str) -> impl Iterator<Item = &'a UnitScore> + 'a {
+        self.scores.iter().filter(move |s| s.unit_group == unit_group)
+    }
 }
 
 /// Run the metric queries for `period` (and the same period a year earlier) on a session
@@ -101,6 +107,14 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     register(ctx, "ticket_facts", facts)?;
     let unit_month = queries::run(ctx, "unit_month", &[]).await?;
     register(ctx, "unit_month", unit_month)?;
+    let units = ctx.sql("SELECT DISTINCT unit_type, unit FROM unit_month ORDER BY 1, 2").await?.collect().await?;
+    let mut pairs = Vec::new();
+    for b in &units {
+        for (t, u) in strings(b, "unit_type")?.into_iter().zip(strings(b, "unit")?) {
+            pairs.push((t.unwrap_or_default(), u.unwrap_or_default()));
+        }
+    }
+    register(ctx, "unit_groups", vec![crate::config::unit_groups_batch(&pairs)?])?;
 
     let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
     let scores = unit_scores(&queries::run(ctx, "unit_scores", &range(period)).await?)?;
@@ -136,7 +150,6 @@ fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Resu
         Some(b) => b.schema(),
         None => bail!("internal: no schema for table {name}"),
     };
-    // An empty result still has one (possibly empty) batch from DataFusion's collect; keep it.
     let table = MemTable::try_new(schema, vec![batches])?;
     ctx.deregister_table(name)?;
     ctx.register_table(name, Arc::new(table))?;
@@ -173,23 +186,20 @@ fn unit_scores(batches: &[RecordBatch]) -> Result<Vec<UnitScore>> {
     for b in batches {
         let n = b.num_rows();
         let (ut, unit, parent) = (strings(b, "unit_type")?, strings(b, "unit")?, strings(b, "parent")?);
+        let group = strings(b, "unit_group")?;
         let i = |name| ints(b, name);
         let (tickets, dispatched, scored) = (i("tickets")?, i("dispatched")?, i("scored_tickets")?);
         let (resp, closed, ry, ra) =
             (i("responded_on_time")?, i("closed_on_time")?, i("resolved_yes")?, i("resolved_answered")?);
         let (sat, bas, dis) = (i("satisfied")?, i("basically_satisfied")?, i("dissatisfied")?);
         let f = |name| floats(b, name);
-        let (rr, sr, mr, or, score) = (
-            f("response_rate")?,
-            f("resolution_rate")?,
-            f("satisfaction_rate")?,
-            f("on_time_rate")?,
-            f("score")?,
-        );
+        let (rr, sr, mr, or, score) =
+            (f("response_rate")?, f("resolution_rate")?, f("satisfaction_rate")?, f("on_time_rate")?, f("score")?);
         let (reweighted, rank) = (bools(b, "score_reweighted")?, i("rank")?);
         for k in 0..n {
             out.push(UnitScore {
                 unit_type: ut[k].clone().unwrap_or_default(),
+                unit_group: group[k].clone().unwrap_or_default(),
                 unit: unit[k].clone().unwrap_or_default(),
                 parent: parent[k].clone(),
                 tickets: tickets[k].unwrap_or(0),
@@ -212,11 +222,13 @@ fn unit_scores(batches: &[RecordBatch]) -> Result<Vec<UnitScore>> {
             });
         }
     }
-    // Districts, then streets, then departments; ranked units first by rank, then by name.
+    // Districts, streets, then departments by group; ranked units first by rank, then by name.
     let order = |t: &str| crate::config::UNIT_TYPES.iter().position(|u| *u == t).unwrap_or(9);
+    let group = |g: &str| crate::config::DEPARTMENT_GROUPS.iter().position(|u| *u == g).unwrap_or(0);
     out.sort_by(|a, b| {
-        (order(&a.unit_type), a.rank.is_none(), a.rank, &a.unit, &a.parent).cmp(&(
+        (order(&a.unit_type), group(&a.unit_group), a.rank.is_none(), a.rank, &a.unit, &a.parent).cmp(&(
             order(&b.unit_type),
+            group(&b.unit_group),
             b.rank.is_none(),
             b.rank,
             &b.unit,

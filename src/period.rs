@@ -50,18 +50,27 @@ impl Period {
     pub fn parse(text: &str, today: NaiveDate) -> Result<Self, UserError> {
         let t = text.trim();
         let bad = || {
-            error::usage(format!("invalid period `{t}`"))
-                .hint("use a year (2025), a quarter (2025Q3), a month (2025-07), or last-year, last-quarter, last-month")
+            error::usage(format!("invalid period `{t}`")).hint(
+                "use a year (2025), a quarter (2025Q3), a month (2025-07), or last-year, last-quarter, last-month",
+            )
         };
         match t {
             "last-year" => return Ok(Period::year(today.year() - 1)),
             "last-quarter" => {
                 let q = (today.month() - 1) / 3 + 1;
-                return Ok(if q == 1 { Period::quarter(today.year() - 1, 4) } else { Period::quarter(today.year(), q - 1) });
+                return Ok(if q == 1 {
+                    Period::quarter(today.year() - 1, 4)
+                } else {
+                    Period::quarter(today.year(), q - 1)
+                });
             }
             "last-month" => {
                 let m = today.month();
-                return Ok(if m == 1 { Period::month(today.year() - 1, 12) } else { Period::month(today.year(), m - 1) });
+                return Ok(if m == 1 {
+                    Period::month(today.year() - 1, 12)
+                } else {
+                    Period::month(today.year(), m - 1)
+                });
             }
             _ => {}
         }

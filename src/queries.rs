@@ -31,7 +31,13 @@ pub async fn run(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)
         df.with_param_values(params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>())
             .with_context(|| format!("binding the parameters of {file}"))?
     };
-    df.collect().await.with_context(|| format!("running {file}"))
+    let schema = df.schema().inner().clone();
+    let mut batches = df.collect().await.with_context(|| format!("running {file}"))?;
+    if batches.is_empty() {
+        // keep the schema of an empty result, so it can still be registered and read
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
 }
 
 /// A timestamp parameter (µs, no zone) for the first instant of `date`.

@@ -121,9 +121,9 @@ pub fn check(schema: &Schema) -> Vec<String> {
                 };
                 if !ok {
                     let extra = match f.data_type() {
-                        DataType::Timestamp(_, Some(tz)) => format!(
-                            " (it has time zone `{tz}`; store the city's local wall-clock time without a zone)"
-                        ),
+                        DataType::Timestamp(_, Some(tz)) => {
+                            format!(" (it has time zone `{tz}`; store the city's local wall-clock time without a zone)")
+                        }
                         _ => String::new(),
                     };
                     problems.push(format!(

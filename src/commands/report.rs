@@ -72,19 +72,15 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let data = render::report_data(&input)?;
     let mut pages = None;
     if !args.no_pdf {
-        let build = dir.join("_build");
+        // The Typst source and its data are built beside the output; on a typst error they stay
+        // there (the error names the folder) for inspection, on success they are removed.
+        let build = args.out.join(format!(".{label}.build"));
+        let _ = std::fs::remove_dir_all(&build);
         std::fs::create_dir_all(&build)?;
         std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
         std::fs::write(build.join("report.typ"), render::typst_source(args.lang, render::SECTIONS)?)?;
         let timestamp = creation_timestamp(&period);
-        render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)
-            .map_err(|e| {
-                // keep the generated source for inspection before the staging folder is dropped
-                let kept = args.out.join(format!(".{label}.failed-build"));
-                let _ = std::fs::remove_dir_all(&kept);
-                let _ = std::fs::rename(&build, &kept);
-                e
-            })?;
+        render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
         pages = pdf_pages(&dir.join("report.pdf"));
         std::fs::remove_dir_all(&build)?;
     }

@@ -62,11 +62,6 @@ pub fn typst_source(lang: Lang, sections: &[&str]) -> Result<String> {
 
 pub const SECTIONS: &[&str] = &["overview", "districts", "departments", "streets", "appendix"];
 
-/// Street offices and township governments are ranked with the streets, not the departments.
-pub fn is_street_office(name: &str) -> bool {
-    name.ends_with("办事处") || name.ends_with("人民政府")
-}
-
 #[derive(Serialize)]
 struct Table {
     header: Vec<String>,
@@ -74,9 +69,7 @@ struct Table {
 }
 
 fn rank_change(unit: &UnitScore, earlier: &[UnitScore], l: &Locale) -> String {
-    let prev = earlier
-        .iter()
-        .find(|e| e.unit_type == unit.unit_type && e.unit == unit.unit && e.parent == unit.parent);
+    let prev = earlier.iter().find(|e| e.unit_type == unit.unit_type && e.unit == unit.unit && e.parent == unit.parent);
     match (unit.rank, prev.and_then(|p| p.rank)) {
         (Some(now), Some(before)) if now < before => format!("↑{}", before - now),
         (Some(now), Some(before)) if now > before => format!("↓{}", now - before),
@@ -198,7 +191,11 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
     let kpis = vec![
         kpi("kpi_tickets", format!("{}{pieces}", l.int(c.tickets)), l.change(c.tickets, prev.tickets)),
         kpi("kpi_dispatched", format!("{}{pieces}", l.int(c.dispatched)), l.change(c.dispatched, prev.dispatched)),
-        kpi("kpi_scored", format!("{}{pieces}", l.int(c.scored_tickets)), l.change(c.scored_tickets, prev.scored_tickets)),
+        kpi(
+            "kpi_scored",
+            format!("{}{pieces}", l.int(c.scored_tickets)),
+            l.change(c.scored_tickets, prev.scored_tickets),
+        ),
         kpi(
             "kpi_direct_share",
             l.pct(share(direct, c.tickets)),
@@ -216,7 +213,8 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
     let scores: Vec<f64> = districts.iter().filter_map(|u| u.score).collect();
     let lo = scores.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let (bar_lo, bar_hi) = if scores.is_empty() { (0.0, 100.0) } else { ((lo - 1.0).floor().max(0.0), hi.ceil().min(100.0)) };
+    let (bar_lo, bar_hi) =
+        if scores.is_empty() { (0.0, 100.0) } else { ((lo - 1.0).floor().max(0.0), hi.ceil().min(100.0)) };
     let best = districts.iter().filter_map(|u| u.rank).min();
     let bars: Vec<Value> = districts
         .iter()
@@ -226,7 +224,8 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         })
         .collect();
 
-    let departments: Vec<&UnitScore> = m.of_type("department").filter(|u| !is_street_office(&u.unit)).collect();
+    let municipal: Vec<&UnitScore> = m.of_group("municipal").collect();
+    let enterprises: Vec<&UnitScore> = m.of_group("enterprise").collect();
     let streets: Vec<&UnitScore> = m.of_type("street").collect();
     let ranked_streets: Vec<&UnitScore> = streets.iter().copied().filter(|u| u.rank.is_some()).collect();
     let top: Vec<&UnitScore> = ranked_streets.iter().take(10).copied().collect();
@@ -235,9 +234,23 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
 
     let files: Vec<String> = queries::FILES.iter().map(|(n, _)| format!("queries/{n}.sql")).collect();
     let def = |k: &str| l.fill(k, &[("min", min.clone())]);
+    // "术语：定义" → {term, text}, so the template can set the term in bold
+    let items: Vec<Value> =
+        ["def_scored", "def_response", "def_resolution", "def_satisfaction", "def_on_time", "def_score"]
+            .iter()
+            .map(|k| {
+                let full = def(k);
+                let (term, text) = full
+                    .split_once('：')
+                    .or_else(|| full.split_once(": "))
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .unwrap_or((String::new(), full.clone()));
+                json!({"term": term, "text": text})
+            })
+            .collect();
     let appendix = json!({
         "intro": l.get("def_intro"),
-        "items": ["def_scored", "def_response", "def_resolution", "def_satisfaction", "def_on_time", "def_score"].iter().map(|k| def(k)).collect::<Vec<_>>(),
+        "items": items,
         "sources": l.fill("def_sources", &[("files", files.join(", "))]),
         "archive": l.fill("def_archive", &[("files", l.int(input.archive.files.len() as i64)), ("rows", l.int(input.archive.rows() as i64))]),
     });
@@ -265,8 +278,10 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         },
         "departments": {
             "text": l.get("departments_text"),
-            "table": unit_table(&departments, earlier, l, "col_department", false),
-            "note": reweighted_note(&departments, l),
+            "groups": [
+                {"title": l.get("dept_municipal"), "table": unit_table(&municipal, earlier, l, "col_department", false), "note": reweighted_note(&municipal, l)},
+                {"title": l.get("dept_enterprise"), "table": unit_table(&enterprises, earlier, l, "col_department", false), "note": reweighted_note(&enterprises, l)},
+            ],
         },
         "streets": {
             "text": l.fill("streets_text", &[("count", l.int(streets.len() as i64)), ("ranked", l.int(ranked_streets.len() as i64)), ("min", min.clone())]),
@@ -301,8 +316,8 @@ mod tests {
 
     #[test]
     fn typst_strings_escape_everything_that_could_end_them() {
-        assert_eq!(escaped(r#"#read("/etc/passwd")"#), r#""#read(\"/etc/passwd\")""#);
-        assert_eq!(escaped("a\\b\n\u{1}"), r#""a\\b\n\u{1}""#);
+        assert_eq!(escaped(r#"#read("/etc/passwd")"#), r##""#read(\"/etc/passwd\")""##);
+        assert_eq!(escaped("a\\b\n\u{1}"), r##""a\\b\n\u{1}""##);
         assert_eq!(escaped("*bold* $x$ <a> @b"), "\"*bold* $x$ <a> @b\"");
     }
 

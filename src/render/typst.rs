@@ -51,9 +51,7 @@ pub fn font_dir() -> Result<PathBuf> {
     };
     for dir in &candidates {
         let has_cjk = std::fs::read_dir(dir)
-            .map(|entries| {
-                entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("NotoSansCJK"))
-            })
+            .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("NotoSansCJK")))
             .unwrap_or(false);
         if has_cjk {
             return Ok(dir.clone());

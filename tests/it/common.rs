@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use hotline::schema;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::parquet::arrow::ArrowWriter;
+use hotline::schema;
 
 /// One ticket, with times given as offsets from dispatch (the way deadlines are written).
 #[derive(Clone, Debug)]

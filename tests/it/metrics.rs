@@ -173,7 +173,10 @@ fn rates_of_the_fixture_match_the_hand_computation() {
     // 丙区: empty denominators → null, never 0 or NaN; listed, not ranked
     let c = unit(&m, "district", "丙区", None);
     assert_eq!((c.tickets, c.scored_tickets), (2, 0));
-    assert_eq!((c.response_rate, c.resolution_rate, c.satisfaction_rate, c.on_time_rate, c.score), (None, None, None, None, None));
+    assert_eq!(
+        (c.response_rate, c.resolution_rate, c.satisfaction_rate, c.on_time_rate, c.score),
+        (None, None, None, None, None)
+    );
     assert_eq!(c.rank, None);
 
     // 丁区: resolution and satisfaction have no answers → score from response alone,
@@ -238,8 +241,7 @@ fn ties_share_a_rank_and_the_next_rank_is_skipped() {
     // 乙区 and 戊区 with identical tickets (17–19 copies of 11–13), 甲区 below them.
     let tickets: Vec<T> = fixture().into_iter().filter(|t| t.id != "22").collect();
     let m = compute(&tickets, &Period::year(2025), &settings_min(3));
-    let ranks: Vec<(String, Option<i64>)> =
-        m.of_type("district").map(|u| (u.unit.clone(), u.rank)).collect();
+    let ranks: Vec<(String, Option<i64>)> = m.of_type("district").map(|u| (u.unit.clone(), u.rank)).collect();
     // 乙 = 戊 = 77.5 → 1, 1; 甲 → 3 (competition ranking); 丙, 丁 not ranked
     assert_eq!(
         ranks,
@@ -277,7 +279,10 @@ fn a_quarter_and_a_month_select_their_own_tickets() {
 // ----------------------------------------------------------------------------------------
 // Property: on random tickets, every rate equals an independent computation of spec §2.
 
-fn oracle(tickets: &[T], period: &Period) -> HashMap<String, (i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+/// Per district: scored tickets, response, resolution, satisfaction and on-time rates.
+type Expected = HashMap<String, (i64, Option<f64>, Option<f64>, Option<f64>, Option<f64>)>;
+
+fn oracle(tickets: &[T], period: &Period) -> Expected {
     let start = period.start.and_hms_opt(0, 0, 0).unwrap();
     let end = period.end.and_hms_opt(0, 0, 0).unwrap();
     let mut acc: HashMap<String, [i64; 7]> = HashMap::new();
