@@ -7,13 +7,15 @@
 --   $start, $end              received_at range [start, end): the period and its comparison period
 --   $response_<urgency>       response deadline per urgency class, e.g. '86400 seconds'
 --   $close_<urgency>          closing limit per urgency class
+-- Table excluded_reasons (from the configuration): the excluded_reason values that take a
+-- ticket out of scoring; any other value, and null, leave it scored.
 -- A null urgency counts as general (spec §1); an unknown spelling also falls back to general
 -- and is reported by the data-quality checks.
 WITH t AS (
   SELECT
     received_at, district, street, department,
     dispatched_at, responded_at, closed_at, resolved, satisfaction,
-    dispatched_at IS NOT NULL AND excluded_reason IS NULL AS is_scored,
+    dispatched_at IS NOT NULL AND x.reason IS NULL AS is_scored,
     CASE coalesce(urgency, 'general')
       WHEN 'emergency' THEN CAST($response_emergency AS INTERVAL)
       WHEN 'utility'   THEN CAST($response_utility AS INTERVAL)
@@ -27,6 +29,7 @@ WITH t AS (
       ELSE CAST($close_general AS INTERVAL)
     END AS close_limit
   FROM tickets
+  LEFT JOIN excluded_reasons x ON tickets.excluded_reason = x.reason
   WHERE received_at >= $start AND received_at < $end
 )
 SELECT

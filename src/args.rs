@@ -81,6 +81,9 @@ pub struct ReportArgs {
     /// Report language
     #[arg(long, value_enum, default_value_t = Lang::Zh)]
     pub lang: Lang,
+    /// Settings file (deadlines, weights, exclusions …); default: ./hotline.toml if present
+    #[arg(long, short, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

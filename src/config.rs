@@ -1,8 +1,13 @@
-//! Metric settings (spec §2 defaults). Issue #3 adds hotline.toml on top of these.
+//! Settings: the metric rules (spec §2 defaults) and the city, read from `hotline.toml`.
+//! Every key is optional; unknown keys and impossible values are errors naming the key.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
+use serde::Deserialize;
+
+use crate::error::{self, UserError};
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
@@ -51,6 +56,8 @@ pub struct MetricSettings {
     /// Composite weights for district, street, department (same order as [`UNIT_TYPES`]).
     pub weights: [Weights; 3],
     pub min_scored_tickets: u64,
+    /// Values of `excluded_reason` that take a ticket out of scoring.
+    pub excluded_reasons: Vec<String>,
 }
 
 const HOUR: u64 = 3600;
@@ -65,6 +72,7 @@ impl Default for MetricSettings {
             satisfaction_weights: [1.0, 1.0, 0.0],
             weights: [w, w, w],
             min_scored_tickets: 30,
+            excluded_reasons: crate::schema::EXCLUDED_REASONS.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -84,6 +92,241 @@ pub fn unit_groups_batch(units: &[(String, String)]) -> Result<RecordBatch> {
             Arc::new(StringArray::from_iter_values(units.iter().map(|(t, u)| unit_group(t, u)))),
         ],
     )?)
+}
+
+/// The `excluded_reasons` table that ticket_facts.sql joins.
+pub fn excluded_reasons_batch(reasons: &[String]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![Field::new("reason", DataType::Utf8, false)]));
+    Ok(RecordBatch::try_new(schema, vec![Arc::new(StringArray::from_iter_values(reasons.iter()))])?)
+}
+
+/// Everything `hotline.toml` sets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Config {
+    /// City name as printed in the report (北京市), and in English reports.
+    pub city: String,
+    pub city_en: String,
+    /// IANA time zone of the archive's wall-clock timestamps; `last-*` periods use today there.
+    pub time_zone: String,
+    pub metrics: MetricSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            city: "北京市".into(),
+            city_en: "Beijing".into(),
+            time_zone: "Asia/Shanghai".into(),
+            metrics: MetricSettings::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    city: Option<RawCity>,
+    response_deadline: Option<RawDeadlines>,
+    close_limit: Option<RawDeadlines>,
+    satisfaction_weights: Option<RawSatisfaction>,
+    weights: Option<RawUnitWeights>,
+    ranking: Option<RawRanking>,
+    exclusions: Option<RawExclusions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCity {
+    name: Option<String>,
+    name_en: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeadlines {
+    emergency: Option<String>,
+    utility: Option<String>,
+    general: Option<String>,
+    complex: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSatisfaction {
+    satisfied: Option<f64>,
+    basically_satisfied: Option<f64>,
+    dissatisfied: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnitWeights {
+    district: Option<RawWeights>,
+    street: Option<RawWeights>,
+    department: Option<RawWeights>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeights {
+    response: f64,
+    resolution: f64,
+    satisfaction: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRanking {
+    min_scored_tickets: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExclusions {
+    reasons: Vec<String>,
+}
+
+/// `2h`, `24h`, `7d`, `90m`, `3600s` → seconds; must be positive.
+pub fn parse_duration(key: &str, text: &str) -> Result<u64, UserError> {
+    let bad = || {
+        error::usage(format!("`{key}` = \"{text}\" is not a valid duration"))
+            .hint("write a positive whole number with a unit: 90m, 2h, 7d (s, m, h, d)")
+    };
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok(n * factor)
+}
+
+impl Config {
+    /// Read `path`; none → `./hotline.toml` when it exists, else the defaults.
+    /// Returns the config and the file it came from.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>)> {
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("hotline.toml")).filter(|p| p.is_file()),
+        };
+        let Some(path) = path else { return Ok((Config::default(), None)) };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            error::usage(format!("cannot read the config file {}: {e}", path.display()))
+                .hint("pass an existing file with --config, or leave it out to use the defaults")
+        })?;
+        let config = Config::parse(&text).map_err(|mut e| {
+            e.message = format!("{}: {}", path.display(), e.message);
+            e
+        })?;
+        Ok((config, Some(path)))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, UserError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            error::usage(format!("invalid configuration: {}", e.to_string().trim_end()))
+                .hint("the keys and their defaults are documented in hotline.toml at the top of the repository")
+        })?;
+        let mut c = Config::default();
+        if let Some(city) = raw.city {
+            if let Some(name) = city.name {
+                c.city = name;
+            }
+            if let Some(name) = city.name_en {
+                c.city_en = name;
+            }
+            if let Some(tz) = city.time_zone {
+                tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                    error::usage(format!("`city.time_zone` = \"{tz}\" is not a known time zone"))
+                        .hint("use an IANA name such as Asia/Shanghai or America/New_York")
+                })?;
+                c.time_zone = tz;
+            }
+        }
+        let m = &mut c.metrics;
+        for (section, raw, target) in [
+            ("response_deadline", raw.response_deadline, &mut m.response_deadline),
+            ("close_limit", raw.close_limit, &mut m.close_limit),
+        ] {
+            if let Some(d) = raw {
+                for (name, value, slot) in [
+                    ("emergency", d.emergency, &mut target.emergency),
+                    ("utility", d.utility, &mut target.utility),
+                    ("general", d.general, &mut target.general),
+                    ("complex", d.complex, &mut target.complex),
+                ] {
+                    if let Some(v) = value {
+                        *slot = parse_duration(&format!("{section}.{name}"), &v)?;
+                    }
+                }
+            }
+        }
+        if let Some(sw) = raw.satisfaction_weights {
+            for (i, (name, v)) in [
+                ("satisfied", sw.satisfied),
+                ("basically_satisfied", sw.basically_satisfied),
+                ("dissatisfied", sw.dissatisfied),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if let Some(v) = v {
+                    if !(0.0..=1.0).contains(&v) {
+                        return Err(error::usage(format!("`satisfaction_weights.{name}` = {v} is outside [0, 1]")));
+                    }
+                    m.satisfaction_weights[i] = v;
+                }
+            }
+        }
+        if let Some(w) = raw.weights {
+            for (i, (name, v)) in
+                [("district", w.district), ("street", w.street), ("department", w.department)].into_iter().enumerate()
+            {
+                if let Some(v) = v {
+                    let parts = [v.response, v.resolution, v.satisfaction];
+                    if parts.iter().any(|x| !(0.0..=1.0).contains(x)) {
+                        return Err(error::usage(format!("`weights.{name}`: each weight must be in [0, 1]")));
+                    }
+                    let sum: f64 = parts.iter().sum();
+                    if (sum - 1.0).abs() > 1e-9 {
+                        return Err(error::usage(format!(
+                            "`weights.{name}`: response + resolution + satisfaction = {sum}, must be 1"
+                        )));
+                    }
+                    m.weights[i] =
+                        Weights { response: v.response, resolution: v.resolution, satisfaction: v.satisfaction };
+                }
+            }
+        }
+        if let Some(r) = raw.ranking {
+            if let Some(n) = r.min_scored_tickets {
+                m.min_scored_tickets = n;
+            }
+        }
+        if let Some(x) = raw.exclusions {
+            for r in &x.reasons {
+                if !crate::schema::EXCLUDED_REASONS.contains(&r.as_str()) {
+                    return Err(error::usage(format!("`exclusions.reasons`: unknown reason `{r}`"))
+                        .hint(format!("known reasons: {}", crate::schema::EXCLUDED_REASONS.join(", "))));
+                }
+            }
+            m.excluded_reasons = x.reasons;
+        }
+        Ok(c)
+    }
+
+    /// Today's date in the configured time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        let tz: chrono_tz::Tz = self.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+        chrono::Utc::now().with_timezone(&tz).date_naive()
+    }
 }
 
 impl MetricSettings {
@@ -120,6 +363,51 @@ impl MetricSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_hotline_toml_is_the_defaults() {
+        let shipped = Config::parse(include_str!("../hotline.toml")).unwrap();
+        assert_eq!(shipped, Config::default());
+    }
+
+    #[test]
+    fn settings_change_what_they_name() {
+        let c = Config::parse(
+            "[satisfaction_weights]\nbasically_satisfied = 0.8\n\n[weights.department]\nresponse = 0.3\nresolution = 0.35\nsatisfaction = 0.35\n\n[response_deadline]\nemergency = \"1h\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.metrics.satisfaction_weights, [1.0, 0.8, 0.0]);
+        assert_eq!(c.metrics.weights[2], Weights { response: 0.3, resolution: 0.35, satisfaction: 0.35 });
+        assert_eq!(c.metrics.weights[0], MetricSettings::default().weights[0]);
+        assert_eq!(c.metrics.response_deadline.emergency, 3600);
+        assert_eq!(c.metrics.response_deadline.general, 86400);
+    }
+
+    #[test]
+    fn bad_settings_name_the_key() {
+        let err = |text: &str| Config::parse(text).unwrap_err().message;
+        assert!(err("[ranking]\nmin_scored = 3\n").contains("unknown field `min_scored`"));
+        assert!(
+            err("[weights.street]\nresponse = 0.2\nresolution = 0.45\nsatisfaction = 0.45\n")
+                .contains("`weights.street`: response + resolution + satisfaction = 1.1")
+        );
+        assert!(
+            err("[close_limit]\ngeneral = \"-7d\"\n")
+                .contains("`close_limit.general` = \"-7d\" is not a valid duration")
+        );
+        assert!(err("[response_deadline]\nutility = \"0h\"\n").contains("`response_deadline.utility`"));
+        assert!(err("[satisfaction_weights]\ndissatisfied = 1.5\n").contains("`satisfaction_weights.dissatisfied`"));
+        assert!(err("[exclusions]\nreasons = [\"dup\"]\n").contains("unknown reason `dup`"));
+        assert!(err("[city]\ntime_zone = \"Mars/Base\"\n").contains("`city.time_zone`"));
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("k", "90m").unwrap(), 5400);
+        assert_eq!(parse_duration("k", "2h").unwrap(), 7200);
+        assert_eq!(parse_duration("k", "15d").unwrap(), 15 * 86400);
+        assert!(parse_duration("k", "2 hours").is_err() && parse_duration("k", "h").is_err());
+    }
 
     #[test]
     fn departments_fall_into_three_ranking_groups() {

@@ -84,6 +84,7 @@ impl Metrics {
 /// whose `tickets` table is registered.
 pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSettings) -> Result<Metrics> {
     register(ctx, "score_settings", vec![settings.score_settings_batch()?])?;
+    register(ctx, "excluded_reasons", vec![crate::config::excluded_reasons_batch(&settings.excluded_reasons)?])?;
     let earlier = period.year_earlier();
     let r = &settings.response_deadline;
     let c = &settings.close_limit;

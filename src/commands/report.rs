@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::args::{Lang, ReportArgs};
-use crate::config::MetricSettings;
+use crate::config::{Config, MetricSettings};
 use crate::engine;
 use crate::error;
 use crate::export;
@@ -20,18 +20,23 @@ use crate::period::Period;
 use crate::queries;
 use crate::render::{self, Locale, ReportInput};
 
-pub fn today(flag: Option<&str>) -> Result<NaiveDate> {
+/// `--today`, else today's date in the configured time zone.
+pub fn today(flag: Option<&str>, config: &Config) -> Result<NaiveDate> {
     match flag {
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| error::usage(format!("invalid --today `{s}`")).hint("use YYYY-MM-DD").into()),
-        None => Ok(chrono::Local::now().date_naive()),
+        None => Ok(config.today()),
     }
 }
 
 pub fn report(args: ReportArgs) -> Result<()> {
     let started = Instant::now();
-    let period = Period::parse(&args.period, today(args.today.as_deref())?)?;
-    let settings = MetricSettings::default();
+    let (config, config_file) = Config::load(args.config.as_deref())?;
+    if let Some(f) = &config_file {
+        super::say(&format!("using settings from {}", f.display()));
+    }
+    let period = Period::parse(&args.period, today(args.today.as_deref(), &config)?)?;
+    let settings = config.metrics.clone();
     let locale = Locale::load(args.lang)?;
     let rt = super::runtime()?;
     let ctx = engine::session();
@@ -67,7 +72,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         settings: &settings,
         archive: &archive,
         locale: &locale,
-        city: if args.lang == Lang::Zh { "北京市" } else { "Beijing" },
+        city: if args.lang == Lang::Zh { &config.city } else { &config.city_en },
     };
     let data = render::report_data(&input)?;
     let mut pages = None;

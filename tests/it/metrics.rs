@@ -369,3 +369,73 @@ proptest! {
         }
     }
 }
+
+// ----------------------------------------------------------------------------------------
+// Settings change exactly the rates they name.
+
+#[test]
+fn basically_satisfied_at_0_8_changes_only_satisfaction_and_score() {
+    let base = compute(&fixture(), &Period::year(2025), &settings_min(3));
+    let mut s = settings_min(3);
+    s.satisfaction_weights = [1.0, 0.8, 0.0];
+    let changed = compute(&fixture(), &Period::year(2025), &s);
+    // 甲区 answers: 1 s, 2 b, 3 d, 4 s, 7 b, 10 s → (1 + 0.8 + 0 + 1 + 0.8 + 1) / 6 = 4.6 / 6
+    let a = unit(&changed, "district", "甲区", None);
+    assert!(close(a.satisfaction_rate, 4.6 / 6.0));
+    assert!(close(a.score, 100.0 * (0.10 * 5.0 / 8.0 + 0.45 * 5.0 / 7.0 + 0.45 * 4.6 / 6.0)));
+    assert_eq!(base.scores.len(), changed.scores.len());
+    for before in &base.scores {
+        // ranks may move, so match units by key, not by position
+        let after = unit(&changed, &before.unit_type, &before.unit, before.parent.as_deref());
+        assert_eq!(before.response_rate, after.response_rate);
+        assert_eq!(before.resolution_rate, after.resolution_rate);
+        assert_eq!(before.on_time_rate, after.on_time_rate);
+        // only units with a 基本满意 answer move
+        if before.basically_satisfied == 0 {
+            assert_eq!(before.satisfaction_rate, after.satisfaction_rate, "{}", before.unit);
+        } else {
+            assert!(after.satisfaction_rate < before.satisfaction_rate, "{}", before.unit);
+        }
+    }
+}
+
+#[test]
+fn department_weights_apply_to_departments_only() {
+    let mut s = settings_min(1);
+    s.weights[2] = hotline::config::Weights { response: 0.3, resolution: 0.35, satisfaction: 0.35 };
+    let m = compute(&fixture(), &Period::year(2025), &s);
+    // 市水务局: response 6/8, resolution 5/6, satisfaction 4/6
+    let w = unit(&m, "department", "市水务局", None);
+    assert!(close(w.score, 100.0 * (0.3 * 6.0 / 8.0 + 0.35 * 5.0 / 6.0 + 0.35 * 4.0 / 6.0)));
+    // districts keep 0.10 / 0.45 / 0.45: 乙区 = 77.5
+    assert!(close(unit(&m, "district", "乙区", None).score, 77.5));
+}
+
+#[test]
+fn an_emergency_deadline_of_1_hour_keeps_a_response_at_exactly_1_hour() {
+    let mut s = settings_min(1);
+    s.response_deadline.emergency = 3600;
+    let m = compute(&fixture(), &Period::year(2025), &s);
+    // ticket 5 (emergency) was contacted after exactly 1 h: still on time; 4 (3 h) late as before
+    assert!(close(unit(&m, "district", "甲区", None).response_rate, 5.0 / 8.0));
+    // at 59 minutes ticket 5 turns late: 4 / 8
+    s.response_deadline.emergency = 3540;
+    let m = compute(&fixture(), &Period::year(2025), &s);
+    assert!(close(unit(&m, "district", "甲区", None).response_rate, 4.0 / 8.0));
+}
+
+#[test]
+fn exclusion_reasons_are_a_setting() {
+    let mut s = settings_min(1);
+    s.excluded_reasons = vec!["invalid".into(), "out_of_scope".into(), "malicious".into(), "appeal_approved".into()];
+    let m = compute(&fixture(), &Period::year(2025), &s);
+    // duplicates now count: ticket 8 joins 甲区 (late response at 30 h, closed on time after
+    // 2 days, not resolved, satisfied) → scored 9, response 5/9, resolution 5/8,
+    // satisfaction 6/7, on time 6/9
+    let a = unit(&m, "district", "甲区", None);
+    assert_eq!(a.scored_tickets, 9);
+    assert!(close(a.response_rate, 5.0 / 9.0) && close(a.resolution_rate, 5.0 / 8.0));
+    assert!(close(a.satisfaction_rate, 6.0 / 7.0) && close(a.on_time_rate, 6.0 / 9.0));
+    // 丙区's ticket 14 is `invalid`: still excluded
+    assert_eq!(unit(&m, "district", "丙区", None).scored_tickets, 0);
+}
