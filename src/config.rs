@@ -305,10 +305,8 @@ impl Config {
                 }
             }
         }
-        if let Some(r) = raw.ranking {
-            if let Some(n) = r.min_scored_tickets {
-                m.min_scored_tickets = n;
-            }
+        if let Some(n) = raw.ranking.and_then(|r| r.min_scored_tickets) {
+            m.min_scored_tickets = n;
         }
         if let Some(x) = raw.exclusions {
             for r in &x.reasons {

@@ -60,40 +60,31 @@ pub const EXCLUDED_REASONS: &[&str] = &["duplicate", "invalid", "out_of_scope", 
 
 pub const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 
+fn build(string_type: DataType, declared_nullability: bool) -> SchemaRef {
+    let fields: Vec<Field> = COLUMNS
+        .iter()
+        .map(|c| {
+            let ty = match c.ty {
+                Str => string_type.clone(),
+                Timestamp => TIMESTAMP,
+                Bool => DataType::Boolean,
+            };
+            Field::new(c.name, ty, !declared_nullability || c.nullable)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// The table schema DataFusion reads the archive with (strings as Utf8View, timestamps in µs).
 /// Required columns are declared nullable too so that a file without statistics is readable;
 /// their non-null rule is checked by the data-quality queries.
 pub fn table_schema() -> SchemaRef {
-    Arc::new(Schema::new(
-        COLUMNS
-            .iter()
-            .map(|c| {
-                let ty = match c.ty {
-                    Str => DataType::Utf8View,
-                    Timestamp => TIMESTAMP,
-                    Bool => DataType::Boolean,
-                };
-                Field::new(c.name, ty, true)
-            })
-            .collect::<Vec<_>>(),
-    ))
+    build(DataType::Utf8View, false)
 }
 
 /// The schema the generator writes (plain Utf8 strings, the most portable Parquet encoding).
 pub fn file_schema() -> SchemaRef {
-    Arc::new(Schema::new(
-        COLUMNS
-            .iter()
-            .map(|c| {
-                let ty = match c.ty {
-                    Str => DataType::Utf8,
-                    Timestamp => TIMESTAMP,
-                    Bool => DataType::Boolean,
-                };
-                Field::new(c.name, ty, c.nullable)
-            })
-            .collect::<Vec<_>>(),
-    ))
+    build(DataType::Utf8, true)
 }
 
 fn describe(ty: ColType) -> &'static str {
