@@ -1,7 +1,8 @@
 -- city_summary: city-wide volume and rates over the months [$start, $end), from ticket_facts.
 -- Includes tickets whose district, street or department is null (they belong to no unit but
 -- are part of the city's work). Satisfaction weights: the district row of score_settings
--- (they are the same for every unit type).
+-- (they are the same for every unit type). Population: the district rows of the population
+-- table (null when it has none); tickets_per_1000 = tickets ÷ population × 1000.
 WITH s AS (
   SELECT
     sum(tickets) AS tickets,
@@ -29,5 +30,9 @@ SELECT
      + s.dissatisfied * w.weight_dissatisfied)
     / nullif(CAST(s.satisfied + s.basically_satisfied + s.dissatisfied AS DOUBLE), 0) AS satisfaction_rate,
   CAST(s.closed_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS on_time_rate,
-  s.months
-FROM s CROSS JOIN (SELECT * FROM score_settings WHERE unit_type = 'district') w
+  s.months,
+  p.population,
+  CAST(coalesce(s.tickets, 0) AS DOUBLE) / nullif(CAST(p.population AS DOUBLE), 0.0) * 1000.0 AS tickets_per_1000
+FROM s
+CROSS JOIN (SELECT * FROM score_settings WHERE unit_type = 'district') w
+CROSS JOIN (SELECT sum(population) AS population FROM population WHERE street IS NULL) p

@@ -1,7 +1,10 @@
--- unit_scores: the four rates, composite score and rank of every unit over the months
--- [$start, $end). Settings come from the table score_settings (one row per unit type:
--- composite weights, satisfaction weights per level, min_scored_tickets), built from the
--- configuration, so this file holds the formulas and nothing else.
+-- unit_scores: the four rates, composite score and rank of every unit in each period of the
+-- table periods (bucket, period_start, period_end): the report's period (bucket 'current'),
+-- the previous period ('previous'), the same period a year earlier ('year_earlier') and every
+-- single month of the scanned range ('month'), all in one pass over unit_month. A period's
+-- months are [period_start, period_end). Settings come from the table score_settings (one row
+-- per unit type: composite weights, satisfaction weights per level, min_scored_tickets), built
+-- from the configuration, so this file holds the formulas and nothing else.
 --
 --   response_rate     = responded_on_time / scored
 --   resolution_rate   = resolved_yes / resolved_answered
@@ -9,14 +12,14 @@
 --   on_time_rate      = closed_on_time / scored
 --   score             = 100 × Σ w·rate / Σ w over the rates that exist (re-normalised when a
 --                       rate has an empty denominator; score_reweighted says so)
---   rank              = competition rank (1, 2, 2, 4) by score within the unit's ranking group
+--   rank              = competition rank (1, 2, 2, 4) by score within the period and the unit's ranking group
 --                       (table unit_groups: district, street, and for departments municipal /
 --                       enterprise / street_office), among units with at least
 --                       min_scored_tickets scored tickets
 -- An empty denominator gives NULL, never 0 and never NaN.
 WITH s AS (
   SELECT
-    unit_type, unit, parent,
+    p.bucket, p.period_start, m.unit_type, m.unit, m.parent,
     sum(tickets) AS tickets,
     sum(dispatched) AS dispatched,
     sum(scored) AS scored_tickets,
@@ -27,9 +30,9 @@ WITH s AS (
     sum(satisfied) AS satisfied,
     sum(basically_satisfied) AS basically_satisfied,
     sum(dissatisfied) AS dissatisfied
-  FROM unit_month
-  WHERE month >= $start AND month < $end
-  GROUP BY unit_type, unit, parent
+  FROM unit_month m
+  JOIN periods p ON m.month >= p.period_start AND m.month < p.period_end
+  GROUP BY p.bucket, p.period_start, m.unit_type, m.unit, m.parent
 ), r AS (
   SELECT
     s.*,
@@ -63,6 +66,7 @@ WITH s AS (
   FROM sc
 )
 SELECT
+  bucket, period_start,
   unit_type, unit_group, unit, parent,
   tickets, dispatched, scored_tickets,
   responded_on_time, closed_on_time, resolved_yes, resolved_answered,
@@ -70,6 +74,6 @@ SELECT
   response_rate, resolution_rate, satisfaction_rate, on_time_rate,
   score,
   CASE WHEN score IS NULL THEN false ELSE score_reweighted END AS score_reweighted,
-  CASE WHEN ranked THEN rank() OVER (PARTITION BY unit_type, unit_group, ranked ORDER BY score DESC) END AS rank
+  CASE WHEN ranked THEN rank() OVER (PARTITION BY bucket, period_start, unit_type, unit_group, ranked ORDER BY score DESC) END AS rank
 FROM ranked
-ORDER BY unit_type, unit_group, rank NULLS LAST, unit, parent
+ORDER BY bucket, period_start, unit_type, unit_group, rank NULLS LAST, unit, parent

@@ -58,6 +58,114 @@ pub struct MetricSettings {
     pub min_scored_tickets: u64,
     /// Values of `excluded_reason` that take a ticket out of scoring.
     pub excluded_reasons: Vec<String>,
+    /// The 治理类 watch list: monthly bottom-N per ranking group of these unit types.
+    pub watch_list: WatchList,
+    /// Population per district (and street) for per-capita volume.
+    pub population: Population,
+}
+
+/// Which units are watched for a monthly bottom-N place, and for how many months in a row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WatchList {
+    pub unit_types: Vec<String>,
+    pub bottom: u64,
+    pub months: u64,
+}
+
+/// One row of the population table: a district (street none) or a street of a district.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationRow {
+    pub district: String,
+    pub street: Option<String>,
+    pub population: u64,
+}
+
+/// The population table and where it came from (`builtin`, a file path, or none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub source: String,
+    pub sha256: Option<String>,
+    pub rows: Vec<PopulationRow>,
+}
+
+impl serde::Serialize for Population {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Population", 3)?;
+        st.serialize_field("source", &self.source)?;
+        st.serialize_field("sha256", &self.sha256)?;
+        st.serialize_field("rows", &self.rows.len())?;
+        st.end()
+    }
+}
+
+/// Beijing's 16 districts, 2020 census (data/reference/population.csv).
+pub const BUILTIN_POPULATION_CSV: &str = include_str!("../data/reference/population.csv");
+
+impl Population {
+    pub fn builtin() -> Population {
+        let rows = parse_population(BUILTIN_POPULATION_CSV, "builtin population table").expect("valid builtin table");
+        Population {
+            source: "builtin".into(),
+            sha256: Some(crate::hash::sha256_hex(BUILTIN_POPULATION_CSV.as_bytes())),
+            rows,
+        }
+    }
+
+    pub fn none() -> Population {
+        Population { source: String::new(), sha256: None, rows: Vec::new() }
+    }
+
+    /// Read a population CSV (`district,street,population`; UTF-8, optional BOM).
+    pub fn from_file(path: &Path) -> Result<Population, UserError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            error::usage(format!("cannot read the population table {}: {e}", path.display()))
+                .hint("set `population.file` in hotline.toml to a CSV with columns district,street,population, or to \"builtin\" or \"\"")
+        })?;
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|_| error::data(format!("{}: not UTF-8 text", path.display())).hint("save the CSV as UTF-8"))?;
+        let rows = parse_population(text.trim_start_matches('\u{feff}'), &path.display().to_string())?;
+        Ok(Population { source: path.display().to_string(), sha256: Some(crate::hash::sha256_hex(&bytes)), rows })
+    }
+}
+
+/// Parse `district,street,population` rows; errors name the source, line and column.
+pub fn parse_population(text: &str, source: &str) -> Result<Vec<PopulationRow>, UserError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| error::data(format!("{source}: cannot read the header: {e}")))?.clone();
+    let want = ["district", "street", "population"];
+    if headers.iter().collect::<Vec<_>>() != want {
+        return Err(error::data(format!(
+            "{source}: the header is `{}`, expected `district,street,population`",
+            headers.iter().collect::<Vec<_>>().join(",")
+        ))
+        .hint("one row per district (street empty) and/or per street; population a whole number"));
+    }
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| error::data(format!("{source}: {e}")))?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let at = |col: &str| format!("{source}, line {line}, column `{col}`");
+        let district = record.get(0).unwrap_or("").to_string();
+        if district.is_empty() {
+            return Err(error::data(format!("{}: the district is empty", at("district"))));
+        }
+        let street = record.get(1).filter(|s| !s.is_empty()).map(str::to_string);
+        let raw = record.get(2).unwrap_or("");
+        let population: u64 = raw
+            .replace(['_', ','], "")
+            .parse()
+            .map_err(|_| error::data(format!("{}: `{raw}` is not a whole number of people", at("population"))))?;
+        if !seen.insert((district.clone(), street.clone())) {
+            return Err(error::data(format!(
+                "{source}, line {line}: {district} {} appears twice",
+                street.as_deref().unwrap_or("(district row)")
+            )));
+        }
+        rows.push(PopulationRow { district, street, population });
+    }
+    Ok(rows)
 }
 
 const HOUR: u64 = 3600;
@@ -73,6 +181,8 @@ impl Default for MetricSettings {
             weights: [w, w, w],
             min_scored_tickets: 30,
             excluded_reasons: crate::schema::EXCLUDED_REASONS.iter().map(|s| s.to_string()).collect(),
+            watch_list: WatchList { unit_types: vec!["street".into()], bottom: 10, months: 3 },
+            population: Population::builtin(),
         }
     }
 }
@@ -92,6 +202,29 @@ pub fn unit_groups_batch(units: &[(String, String)]) -> Result<RecordBatch> {
             Arc::new(StringArray::from_iter_values(units.iter().map(|(t, u)| unit_group(t, u)))),
         ],
     )?)
+}
+
+/// The `population` table (district, street, population) that unit_report.sql joins.
+pub fn population_batch(p: &Population) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("district", DataType::Utf8, false),
+        Field::new("street", DataType::Utf8, true),
+        Field::new("population", DataType::Int64, false),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(p.rows.iter().map(|r| r.district.as_str()))),
+            Arc::new(StringArray::from_iter(p.rows.iter().map(|r| r.street.as_deref()))),
+            Arc::new(Int64Array::from_iter_values(p.rows.iter().map(|r| r.population as i64))),
+        ],
+    )?)
+}
+
+/// The `watch_types` table (unit_type) that monthly_bottom.sql and unit_report.sql join.
+pub fn watch_types_batch(w: &WatchList) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(vec![Field::new("unit_type", DataType::Utf8, false)]));
+    Ok(RecordBatch::try_new(schema, vec![Arc::new(StringArray::from_iter_values(w.unit_types.iter()))])?)
 }
 
 /// The `excluded_reasons` table that ticket_facts.sql joins.
@@ -132,6 +265,22 @@ struct RawConfig {
     weights: Option<RawUnitWeights>,
     ranking: Option<RawRanking>,
     exclusions: Option<RawExclusions>,
+    watch_list: Option<RawWatchList>,
+    population: Option<RawPopulation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWatchList {
+    unit_types: Option<Vec<String>>,
+    bottom: Option<u64>,
+    months: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPopulation {
+    file: String,
 }
 
 #[derive(Deserialize)]
@@ -222,14 +371,22 @@ impl Config {
             error::usage(format!("cannot read the config file {}: {e}", path.display()))
                 .hint("pass an existing file with --config, or leave it out to use the defaults")
         })?;
-        let config = Config::parse(&text).map_err(|mut e| {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let config = Config::parse_in(&text, &base).map_err(|mut e| {
             e.message = format!("{}: {}", path.display(), e.message);
             e
         })?;
         Ok((config, Some(path)))
     }
 
+    /// Parse settings; relative file paths in them are taken from the current folder.
     pub fn parse(text: &str) -> Result<Config, UserError> {
+        Config::parse_in(text, Path::new(""))
+    }
+
+    /// Parse settings; relative file paths in them (the population table) are taken from `base`,
+    /// the folder of the config file.
+    pub fn parse_in(text: &str, base: &Path) -> Result<Config, UserError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             error::usage(format!("invalid configuration: {}", e.to_string().trim_end()))
                 .hint("the keys and their defaults are documented in hotline.toml at the top of the repository")
@@ -316,6 +473,39 @@ impl Config {
                 }
             }
             m.excluded_reasons = x.reasons;
+        }
+        if let Some(w) = raw.watch_list {
+            if let Some(types) = w.unit_types {
+                for t in &types {
+                    if !UNIT_TYPES.contains(&t.as_str()) {
+                        return Err(error::usage(format!("`watch_list.unit_types`: unknown unit type `{t}`"))
+                            .hint(format!("unit types: {}", UNIT_TYPES.join(", "))));
+                    }
+                }
+                m.watch_list.unit_types = types;
+            }
+            if let Some(n) = w.bottom {
+                if n == 0 {
+                    return Err(error::usage("`watch_list.bottom` = 0: must be at least 1"));
+                }
+                m.watch_list.bottom = n;
+            }
+            if let Some(n) = w.months {
+                if !(1..=12).contains(&n) {
+                    return Err(error::usage(format!("`watch_list.months` = {n}: must be between 1 and 12")));
+                }
+                m.watch_list.months = n;
+            }
+        }
+        if let Some(p) = raw.population {
+            m.population = match p.file.as_str() {
+                "builtin" => Population::builtin(),
+                "" => Population::none(),
+                f => Population::from_file(&base.join(f)).map_err(|mut e| {
+                    e.message = format!("`population.file`: {}", e.message);
+                    e
+                })?,
+            };
         }
         Ok(c)
     }

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod generate;
+pub mod hash;
 pub mod metrics;
 pub mod period;
 pub mod queries;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema, TimeUnit};
+use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -42,6 +43,55 @@ pub struct UnitScore {
     /// True when a rate had an empty denominator and the score used the remaining weights.
     pub score_reweighted: bool,
     pub rank: Option<i64>,
+    /// From the population table (districts and streets), and tickets per 1,000 residents.
+    pub population: Option<i64>,
+    pub tickets_per_1000: Option<f64>,
+    /// Hours from dispatch to first response and to closing: median and 90th percentile.
+    pub respond_hours_median: Option<f64>,
+    pub respond_hours_p90: Option<f64>,
+    pub close_hours_median: Option<f64>,
+    pub close_hours_p90: Option<f64>,
+    /// The previous period (环比): tickets, relative change, score, change in points, rank and
+    /// rank movement (previous rank − rank, positive = moved up).
+    pub tickets_previous: Option<i64>,
+    pub tickets_change_prev: Option<f64>,
+    pub score_previous: Option<f64>,
+    pub score_change_prev: Option<f64>,
+    pub rank_previous: Option<i64>,
+    pub rank_movement: Option<i64>,
+    /// The same period a year earlier (同比).
+    pub tickets_year_earlier: Option<i64>,
+    pub tickets_change_yoy: Option<f64>,
+    pub score_year_earlier: Option<f64>,
+    pub score_change_yoy: Option<f64>,
+    /// Watch-list unit types only: months of the period in the monthly bottom-N, the longest
+    /// run of consecutive bottom-N months reaching into the period, and whether that run is long
+    /// enough for the 治理类 watch list.
+    pub bottom_months: Option<i64>,
+    pub bottom_longest_run: Option<i64>,
+    pub watch_list: bool,
+}
+
+/// One unit in one month's bottom-N (monthly_bottom.sql).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BottomEntry {
+    pub month: NaiveDate,
+    pub unit_type: String,
+    pub unit_group: String,
+    pub unit: String,
+    pub parent: Option<String>,
+    pub score: Option<f64>,
+    pub scored_tickets: i64,
+    pub bottom_rank: i64,
+}
+
+/// City-wide times to respond and close, in hours (unit_durations.sql with unit_type city).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Durations {
+    pub respond_hours_median: Option<f64>,
+    pub respond_hours_p90: Option<f64>,
+    pub close_hours_median: Option<f64>,
+    pub close_hours_p90: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,16 +105,23 @@ pub struct CitySummary {
     pub on_time_rate: Option<f64>,
     /// Months of the period that have any ticket.
     pub months: i64,
+    /// Population of the districts in the population table, and tickets per 1,000 residents.
+    pub population: Option<i64>,
+    pub tickets_per_1000: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
     pub period: String,
+    /// The period before (环比), as a label: 2025Q2 for 2025Q3.
+    pub previous_period: String,
     pub scores: Vec<UnitScore>,
-    /// The same period one year earlier, for year-over-year changes and rank movement.
-    pub scores_year_earlier: Vec<UnitScore>,
     pub city: CitySummary,
+    pub city_previous: CitySummary,
     pub city_year_earlier: CitySummary,
+    pub city_durations: Durations,
+    /// Each month's bottom-N of the watch-list unit types, for the months of the period.
+    pub bottom: Vec<BottomEntry>,
     /// Days of the period with tickets, and the busiest day.
     pub days_with_tickets: i64,
     pub peak_day: Option<(NaiveDate, i64)>,
@@ -80,12 +137,20 @@ impl Metrics {
     }
 }
 
-/// Run the metric queries for `period` (and the same period a year earlier) on a session
-/// whose `tickets` table is registered.
+/// Run the metric queries for `period` on a session whose `tickets` table is registered.
+///
+/// One scan (ticket_facts.sql) covers the twelve months before the period and the period itself:
+/// that holds the previous period, the same period a year earlier and the months before the
+/// period that a watch-list run may start in. Everything else is computed from those counts,
+/// except the time percentiles (unit_durations.sql), which need the single tickets.
 pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSettings) -> Result<Metrics> {
+    use crate::config;
     register(ctx, "score_settings", vec![settings.score_settings_batch()?])?;
-    register(ctx, "excluded_reasons", vec![crate::config::excluded_reasons_batch(&settings.excluded_reasons)?])?;
+    register(ctx, "excluded_reasons", vec![config::excluded_reasons_batch(&settings.excluded_reasons)?])?;
+    register(ctx, "population", vec![config::population_batch(&settings.population)?])?;
+    register(ctx, "watch_types", vec![config::watch_types_batch(&settings.watch_list)?])?;
     let earlier = period.year_earlier();
+    let previous = period.previous();
     let r = &settings.response_deadline;
     let c = &settings.close_limit;
     let facts = queries::run(
@@ -115,35 +180,145 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
             pairs.push((t.unwrap_or_default(), u.unwrap_or_default()));
         }
     }
-    register(ctx, "unit_groups", vec![crate::config::unit_groups_batch(&pairs)?])?;
+    register(ctx, "unit_groups", vec![config::unit_groups_batch(&pairs)?])?;
+
+    // Every period the scores are needed for, in one run of unit_scores.sql: the period, the
+    // previous one, a year earlier, and each month of the scanned range (monthly bottom-N).
+    let mut periods = vec![
+        ("current", period.start, period.end),
+        ("previous", previous.start, previous.end),
+        ("year_earlier", earlier.start, earlier.end),
+    ];
+    let mut month = earlier.start;
+    while month < period.end {
+        let next = crate::period::add_months(month, 1);
+        periods.push(("month", month, next));
+        month = next;
+    }
+    register(ctx, "periods", vec![periods_batch(&periods)?])?;
+    let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
+    register(ctx, "period_scores", period_scores)?;
 
     let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
-    let scores = unit_scores(&queries::run(ctx, "unit_scores", &range(period)).await?)?;
-    let scores_year_earlier = unit_scores(&queries::run(ctx, "unit_scores", &range(&earlier)).await?)?;
+    // Time percentiles, one unit type at a time (bounded memory); "city" gives one row.
+    let mut durations = Vec::new();
+    let mut city_durations = Durations::default();
+    for unit_type in config::UNIT_TYPES.iter().chain(["city"].iter()) {
+        let mut params = range(period).to_vec();
+        params.push(("unit_type", ScalarValue::Utf8(Some(unit_type.to_string()))));
+        let batches = queries::run(ctx, "unit_durations", &params).await?;
+        if *unit_type == "city" {
+            if let Some(b) = batches.iter().find(|b| b.num_rows() > 0) {
+                city_durations = Durations {
+                    respond_hours_median: floats(b, "respond_hours_median")?[0],
+                    respond_hours_p90: floats(b, "respond_hours_p90")?[0],
+                    close_hours_median: floats(b, "close_hours_median")?[0],
+                    close_hours_p90: floats(b, "close_hours_p90")?[0],
+                };
+            }
+        } else {
+            for b in batches {
+                durations.push(with_text_column(&b, "unit_type", unit_type)?);
+            }
+        }
+    }
+    register(ctx, "durations", durations)?;
+
+    let w = &settings.watch_list;
+    let bottom =
+        queries::run(ctx, "monthly_bottom", &[("bottom_n", ScalarValue::Int64(Some(w.bottom as i64)))]).await?;
+    register(ctx, "monthly_bottom", bottom.clone())?;
+    let mut watch_params = range(period).to_vec();
+    watch_params.push(("months", ScalarValue::Int64(Some(w.months as i64))));
+    let watch = queries::run(ctx, "watch_list", &watch_params).await?;
+    register(ctx, "watch", watch)?;
+
+    let scores = unit_scores(&queries::run(ctx, "unit_report", &[]).await?)?;
     let city = city_summary(&queries::run(ctx, "city_summary", &range(period)).await?)?;
+    let city_previous = city_summary(&queries::run(ctx, "city_summary", &range(&previous)).await?)?;
     let city_year_earlier = city_summary(&queries::run(ctx, "city_summary", &range(&earlier)).await?)?;
 
     let daily = queries::run(ctx, "daily_volume", &range(period)).await?;
     let days_with_tickets = daily.iter().map(|b| b.num_rows() as i64).sum();
     let peak_day = match daily.iter().find(|b| b.num_rows() > 0) {
         Some(b) => {
-            let day = b.column_by_name("day").context("daily_volume.sql: no column `day`")?;
-            let day = day.as_primitive::<datafusion::arrow::datatypes::Date32Type>().value_as_date(0);
             let n = ints(b, "tickets")?[0].unwrap_or(0);
-            day.map(|d| (d, n))
+            dates(b, "day")?[0].map(|d| (d, n))
         }
         None => None,
     };
 
     Ok(Metrics {
         period: period.label(),
+        previous_period: previous.label(),
         scores,
-        scores_year_earlier,
         city,
+        city_previous,
         city_year_earlier,
+        city_durations,
+        bottom: bottom_entries(&bottom, period)?,
         days_with_tickets,
         peak_day,
     })
+}
+
+/// `batch` with one more column `name` holding `value` on every row.
+fn with_text_column(batch: &RecordBatch, name: &str, value: &str) -> Result<RecordBatch> {
+    let col: Arc<dyn Array> = Arc::new(StringArray::from(vec![value; batch.num_rows()]));
+    add_column(batch, Field::new(name, DataType::Utf8, false), col)
+}
+
+/// The `periods` table (bucket, period_start, period_end) that unit_scores.sql groups by.
+fn periods_batch(periods: &[(&str, NaiveDate, NaiveDate)]) -> Result<RecordBatch> {
+    let micros = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    let ts_type = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let schema = Schema::new(vec![
+        Field::new("bucket", DataType::Utf8, false),
+        Field::new("period_start", ts_type.clone(), false),
+        Field::new("period_end", ts_type, false),
+    ]);
+    Ok(RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(periods.iter().map(|p| p.0))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.1)))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.2)))),
+        ],
+    )?)
+}
+
+fn add_column(batch: &RecordBatch, field: Field, col: Arc<dyn Array>) -> Result<RecordBatch> {
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(field);
+    let mut cols = batch.columns().to_vec();
+    cols.push(col);
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+}
+
+fn bottom_entries(batches: &[RecordBatch], period: &Period) -> Result<Vec<BottomEntry>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (month, ut, group) = (dates(b, "month")?, strings(b, "unit_type")?, strings(b, "unit_group")?);
+        let (unit, parent, score) = (strings(b, "unit")?, strings(b, "parent")?, floats(b, "score")?);
+        let (scored, rank) = (ints(b, "scored_tickets")?, ints(b, "bottom_rank")?);
+        for k in 0..b.num_rows() {
+            let Some(m) = month[k] else { continue };
+            if m < period.start || m >= period.end {
+                continue;
+            }
+            out.push(BottomEntry {
+                month: m,
+                unit_type: ut[k].clone().unwrap_or_default(),
+                unit_group: group[k].clone().unwrap_or_default(),
+                unit: unit[k].clone().unwrap_or_default(),
+                parent: parent[k].clone(),
+                score: score[k],
+                scored_tickets: scored[k].unwrap_or(0),
+                bottom_rank: rank[k].unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
@@ -177,6 +352,13 @@ pub fn floats(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
     Ok(a.as_primitive::<Float64Type>().iter().map(|v| v.filter(|x| !x.is_nan())).collect())
 }
 
+/// A date or timestamp column as dates.
+pub fn dates(batch: &RecordBatch, name: &str) -> Result<Vec<Option<NaiveDate>>> {
+    let a = column(batch, name, &DataType::Date32)?;
+    let a = a.as_primitive::<Date32Type>();
+    Ok((0..a.len()).map(|i| if a.is_null(i) { None } else { a.value_as_date(i) }).collect())
+}
+
 pub fn bools(batch: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>> {
     let a = column(batch, name, &DataType::Boolean)?;
     Ok(a.as_boolean().iter().collect())
@@ -197,6 +379,15 @@ fn unit_scores(batches: &[RecordBatch]) -> Result<Vec<UnitScore>> {
         let (rr, sr, mr, or, score) =
             (f("response_rate")?, f("resolution_rate")?, f("satisfaction_rate")?, f("on_time_rate")?, f("score")?);
         let (reweighted, rank) = (bools(b, "score_reweighted")?, i("rank")?);
+        let (population, per_1000) = (i("population")?, f("tickets_per_1000")?);
+        let (rm, rp, cm, cp) =
+            (f("respond_hours_median")?, f("respond_hours_p90")?, f("close_hours_median")?, f("close_hours_p90")?);
+        let (t_prev, t_chg_prev, s_prev, s_chg_prev) =
+            (i("tickets_previous")?, f("tickets_change_prev")?, f("score_previous")?, f("score_change_prev")?);
+        let (r_prev, movement) = (i("rank_previous")?, i("rank_movement")?);
+        let (t_yoy, t_chg_yoy, s_yoy, s_chg_yoy) =
+            (i("tickets_year_earlier")?, f("tickets_change_yoy")?, f("score_year_earlier")?, f("score_change_yoy")?);
+        let (bottom_months, longest, watch) = (i("bottom_months")?, i("bottom_longest_run")?, bools(b, "watch_list")?);
         for k in 0..n {
             out.push(UnitScore {
                 unit_type: ut[k].clone().unwrap_or_default(),
@@ -220,6 +411,25 @@ fn unit_scores(batches: &[RecordBatch]) -> Result<Vec<UnitScore>> {
                 score: score[k],
                 score_reweighted: reweighted[k].unwrap_or(false),
                 rank: rank[k],
+                population: population[k],
+                tickets_per_1000: per_1000[k],
+                respond_hours_median: rm[k],
+                respond_hours_p90: rp[k],
+                close_hours_median: cm[k],
+                close_hours_p90: cp[k],
+                tickets_previous: t_prev[k],
+                tickets_change_prev: t_chg_prev[k],
+                score_previous: s_prev[k],
+                score_change_prev: s_chg_prev[k],
+                rank_previous: r_prev[k],
+                rank_movement: movement[k],
+                tickets_year_earlier: t_yoy[k],
+                tickets_change_yoy: t_chg_yoy[k],
+                score_year_earlier: s_yoy[k],
+                score_change_yoy: s_chg_yoy[k],
+                bottom_months: bottom_months[k],
+                bottom_longest_run: longest[k],
+                watch_list: watch[k].unwrap_or(false),
             });
         }
     }
@@ -252,5 +462,7 @@ fn city_summary(batches: &[RecordBatch]) -> Result<CitySummary> {
         satisfaction_rate: f("satisfaction_rate")?,
         on_time_rate: f("on_time_rate")?,
         months: i("months")?,
+        population: ints(b, "population")?[0],
+        tickets_per_1000: f("tickets_per_1000")?,
     })
 }

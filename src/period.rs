@@ -117,6 +117,18 @@ impl Period {
         Self::make(self.granularity, self.year - 1, self.index)
     }
 
+    /// The period just before this one (环比): the previous month or quarter, or the previous
+    /// year for a year (then the same as [`Period::year_earlier`]).
+    pub fn previous(&self) -> Self {
+        match self.granularity {
+            Granularity::Year => Self::year(self.year - 1),
+            Granularity::Quarter if self.index == 1 => Self::quarter(self.year - 1, 4),
+            Granularity::Quarter => Self::quarter(self.year, self.index - 1),
+            Granularity::Month if self.index == 1 => Self::month(self.year - 1, 12),
+            Granularity::Month => Self::month(self.year, self.index - 1),
+        }
+    }
+
     /// First day of every month in the period.
     pub fn months(&self) -> Vec<NaiveDate> {
         let mut out = Vec::new();
@@ -181,5 +193,16 @@ mod tests {
     fn year_earlier_keeps_granularity() {
         let q = Period::quarter(2025, 3).year_earlier();
         assert_eq!(q.label(), "2024Q3");
+    }
+
+    #[test]
+    fn previous_period_steps_back_one_unit() {
+        assert_eq!(Period::year(2025).previous().label(), "2024");
+        assert_eq!(Period::quarter(2025, 3).previous().label(), "2025Q2");
+        assert_eq!(Period::quarter(2025, 1).previous().label(), "2024Q4");
+        assert_eq!(Period::month(2025, 1).previous().label(), "2024-12");
+        assert_eq!(Period::month(2025, 7).previous().label(), "2025-06");
+        let q = Period::quarter(2025, 1).previous();
+        assert_eq!((q.start, q.end), (d(2024, 10, 1), d(2025, 1, 1)));
     }
 }

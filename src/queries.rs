@@ -12,6 +12,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("ticket_facts", include_str!("../queries/ticket_facts.sql")),
     ("unit_month", include_str!("../queries/unit_month.sql")),
     ("unit_scores", include_str!("../queries/unit_scores.sql")),
+    ("unit_durations", include_str!("../queries/unit_durations.sql")),
+    ("monthly_bottom", include_str!("../queries/monthly_bottom.sql")),
+    ("watch_list", include_str!("../queries/watch_list.sql")),
+    ("unit_report", include_str!("../queries/unit_report.sql")),
     ("city_summary", include_str!("../queries/city_summary.sql")),
     ("daily_volume", include_str!("../queries/daily_volume.sql")),
 ];

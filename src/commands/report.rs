@@ -11,10 +11,11 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use crate::args::{Lang, ReportArgs};
-use crate::config::{Config, MetricSettings};
+use crate::config::Config;
 use crate::engine;
 use crate::error;
 use crate::export;
+use crate::hash;
 use crate::metrics;
 use crate::period::Period;
 use crate::queries;
@@ -31,6 +32,7 @@ pub fn today(flag: Option<&str>, config: &Config) -> Result<NaiveDate> {
 
 pub fn report(args: ReportArgs) -> Result<()> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let (config, config_file) = Config::load(args.config.as_deref())?;
     if let Some(f) = &config_file {
         super::say(&format!("using settings from {}", f.display()));
@@ -62,9 +64,8 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let staging = tempfile::Builder::new().prefix(&format!(".{label}.tmp-")).tempdir_in(&args.out)?;
     let dir = staging.path();
 
-    let scores_path = dir.join("scores.csv");
-    export::write_scores_csv(BufWriter::new(File::create(&scores_path)?), &label, &m.scores)
-        .with_context(|| format!("writing {}", scores_path.display()))?;
+    let timestamp = creation_timestamp(&period);
+    write_scores(dir, &label, &m, timestamp)?;
 
     let input = ReportInput {
         metrics: &m,
@@ -84,12 +85,12 @@ pub fn report(args: ReportArgs) -> Result<()> {
         std::fs::create_dir_all(&build)?;
         std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
         std::fs::write(build.join("report.typ"), render::typst_source(args.lang, render::SECTIONS)?)?;
-        let timestamp = creation_timestamp(&period);
         render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
         pages = pdf_pages(&dir.join("report.pdf"));
         std::fs::remove_dir_all(&build)?;
     }
-    write_manifest(dir, &period, &archive, &settings, &m, args.lang)?;
+    let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
+    write_manifest(dir, &period, &archive, &config, config_file.as_deref(), &m, args.lang, &run)?;
     crate::generate::replace_dir(staging.keep(), &target)?;
 
     let ranked = m.scores.iter().filter(|s| s.rank.is_some()).count();
@@ -142,40 +143,120 @@ async fn archive_range(ctx: &datafusion::prelude::SessionContext) -> Result<Stri
     Ok(format!("{lo} to {hi}"))
 }
 
+/// scores.csv, scores.json, scores.parquet and scores.xlsx: the same rows.
+fn write_scores(dir: &Path, label: &str, m: &metrics::Metrics, timestamp: i64) -> Result<()> {
+    let table = export::ScoreTable { period: label, previous_period: &m.previous_period, scores: &m.scores };
+    let csv_path = dir.join("scores.csv");
+    table
+        .write_csv(BufWriter::new(File::create(&csv_path)?))
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let json_path = dir.join("scores.json");
+    table
+        .write_json(BufWriter::new(File::create(&json_path)?))
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    table.write_parquet(&dir.join("scores.parquet"))?;
+    table.write_xlsx(&dir.join("scores.xlsx"), timestamp)?;
+    Ok(())
+}
+
+/// When the run started and how long it took (the only part of the manifest that changes
+/// from one run to the next).
+struct Run {
+    started: chrono::DateTime<chrono::Utc>,
+    seconds: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_manifest(
     dir: &Path,
     period: &Period,
     archive: &engine::Archive,
-    settings: &MetricSettings,
+    config: &Config,
+    config_file: Option<&Path>,
     m: &metrics::Metrics,
     lang: Lang,
+    run: &Run,
 ) -> Result<()> {
-    let files: Vec<_> = std::fs::read_dir(dir)?
+    use rayon::prelude::*;
+    let inputs: Vec<serde_json::Value> = archive
+        .files
+        .par_iter()
+        .map(|f| -> Result<serde_json::Value> {
+            let rel = f.path.strip_prefix(&archive.root).unwrap_or(&f.path);
+            let rel = if rel.as_os_str().is_empty() { f.path.file_name().map(Path::new).unwrap_or(rel) } else { rel };
+            Ok(json!({
+                "path": rel.display().to_string(),
+                "bytes": f.bytes,
+                "rows": f.rows,
+                "sha256": hash::file_sha256(&f.path)?,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
         .flatten()
         .filter(|e| e.path().is_file())
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
-    let mut outputs = files;
-    outputs.sort();
+    names.sort();
+    let outputs: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| -> Result<serde_json::Value> {
+            let p = dir.join(n);
+            Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
+        })
+        .collect::<Result<_>>()?;
+    let text_hash = |file: String, text: &str| json!({"file": file, "sha256": hash::sha256_hex(text.as_bytes())});
+    let queries: Vec<_> = queries::FILES.iter().map(|(n, t)| text_hash(format!("queries/{n}.sql"), t)).collect();
+    let templates = vec![
+        text_hash("report-templates/report.typ".into(), render::REPORT_TEMPLATE),
+        text_hash("report-templates/locales/zh.json".into(), render::format::ZH),
+        text_hash("report-templates/locales/en.json".into(), render::format::EN),
+    ];
+    let count = |t: &str| m.scores.iter().filter(|s| s.unit_type == t).count();
+    let config_hash = match config_file {
+        Some(f) => Some(hash::file_sha256(f)?),
+        None => None,
+    };
     let manifest = json!({
         "period": period.label(),
         "start": period.start.to_string(),
         "end_exclusive": period.end.to_string(),
+        "previous_period": m.previous_period,
+        "year_earlier_period": period.year_earlier().label(),
         "lang": if lang == Lang::Zh { "zh" } else { "en" },
-        "program": format!("hotline {}", env!("CARGO_PKG_VERSION")),
+        "program": {"name": "hotline", "version": env!("CARGO_PKG_VERSION"), "typst": render::typst::TYPST_VERSION},
+        "config": {
+            "file": config_file.map(|f| f.display().to_string()),
+            "sha256": config_hash,
+            "city": config.city,
+            "city_en": config.city_en,
+            "time_zone": config.time_zone,
+            "settings": config.metrics,
+        },
         "archive": {
             "root": archive.root,
-            "files": archive.files,
             "rows": archive.rows(),
+            "files": inputs,
         },
-        "queries": queries::FILES.iter().map(|(n, _)| format!("queries/{n}.sql")).collect::<Vec<_>>(),
-        "template": "report-templates/report.typ",
-        "settings": settings,
+        "queries": queries,
+        "templates": templates,
         "rows": {
             "tickets_in_period": m.city.tickets,
+            "dispatched_in_period": m.city.dispatched,
+            "scored_in_period": m.city.scored_tickets,
             "scores": m.scores.len(),
+            "districts": count("district"),
+            "streets": count("street"),
+            "departments": count("department"),
+            "ranked": m.scores.iter().filter(|s| s.rank.is_some()).count(),
+            "watch_list": m.scores.iter().filter(|s| s.watch_list).count(),
+            "monthly_bottom_entries": m.bottom.len(),
         },
         "outputs": outputs,
+        "run": {
+            "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "seconds": (run.seconds * 1000.0).round() / 1000.0,
+        },
     });
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     Ok(())

@@ -13,8 +13,8 @@ pub struct Locale {
     pub labels: HashMap<String, String>,
 }
 
-const ZH: &str = include_str!("../../report-templates/locales/zh.json");
-const EN: &str = include_str!("../../report-templates/locales/en.json");
+pub const ZH: &str = include_str!("../../report-templates/locales/zh.json");
+pub const EN: &str = include_str!("../../report-templates/locales/en.json");
 
 impl Locale {
     pub fn load(lang: Lang) -> Result<Self> {

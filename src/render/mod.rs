@@ -68,14 +68,14 @@ struct Table {
     rows: Vec<Vec<String>>,
 }
 
-fn rank_change(unit: &UnitScore, earlier: &[UnitScore], l: &Locale) -> String {
-    let prev = earlier.iter().find(|e| e.unit_type == unit.unit_type && e.unit == unit.unit && e.parent == unit.parent);
-    match (unit.rank, prev.and_then(|p| p.rank)) {
-        (Some(now), Some(before)) if now < before => format!("↑{}", before - now),
-        (Some(now), Some(before)) if now > before => format!("↓{}", now - before),
-        (Some(_), Some(_)) => "–".to_string(),
-        (Some(_), None) if prev.is_none() => l.get("new_unit"),
-        _ => "–".to_string(),
+/// Rank movement against the previous period (unit_report.sql): ↑n, ↓n, –, or "new".
+fn rank_change(unit: &UnitScore, l: &Locale) -> String {
+    match unit.rank_movement {
+        Some(n) if n > 0 => format!("↑{n}"),
+        Some(n) if n < 0 => format!("↓{}", -n),
+        Some(_) => "–".to_string(),
+        None if unit.rank.is_some() && unit.tickets_previous.is_none() => l.get("new_unit"),
+        None => "–".to_string(),
     }
 }
 
@@ -88,7 +88,7 @@ fn rank_cell(u: &UnitScore, l: &Locale) -> String {
     u.rank.map(|r| r.to_string()).unwrap_or_else(|| l.get("not_ranked"))
 }
 
-fn unit_table(units: &[&UnitScore], earlier: &[UnitScore], l: &Locale, name_col: &str, with_parent: bool) -> Table {
+fn unit_table(units: &[&UnitScore], l: &Locale, name_col: &str, with_parent: bool) -> Table {
     let mut header = vec![l.get("col_rank"), l.get(name_col)];
     if with_parent {
         header.push(l.get("col_parent"));
@@ -112,7 +112,7 @@ fn unit_table(units: &[&UnitScore], earlier: &[UnitScore], l: &Locale, name_col:
                 l.pct(u.satisfaction_rate),
                 l.pct(u.on_time_rate),
                 score_cell(u, l),
-                rank_change(u, earlier, l),
+                rank_change(u, l),
             ]);
             row
         })
@@ -207,7 +207,6 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         kpi("kpi_on_time", l.pct(c.on_time_rate), l.pp_change(c.on_time_rate, prev.on_time_rate)),
     ];
 
-    let earlier = &m.scores_year_earlier;
     let districts: Vec<&UnitScore> = m.of_type("district").collect();
     let w = &input.settings.weights[0];
     let scores: Vec<f64> = districts.iter().filter_map(|u| u.score).collect();
@@ -272,21 +271,21 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         "overview": {"text": overview_text, "rates_text": rates_text, "kpis": kpis},
         "districts": {
             "text": l.fill("districts_text", &[("w_response", format!("{}", w.response)), ("w_resolution", format!("{}", w.resolution)), ("w_satisfaction", format!("{}", w.satisfaction))]),
-            "table": unit_table(&districts, earlier, l, "col_district", false),
+            "table": unit_table(&districts, l, "col_district", false),
             "note": reweighted_note(&districts, l),
             "bars": bars, "bar_lo": bar_lo, "bar_hi": bar_hi,
         },
         "departments": {
             "text": l.get("departments_text"),
             "groups": [
-                {"title": l.get("dept_municipal"), "table": unit_table(&municipal, earlier, l, "col_department", false), "note": reweighted_note(&municipal, l)},
-                {"title": l.get("dept_enterprise"), "table": unit_table(&enterprises, earlier, l, "col_department", false), "note": reweighted_note(&enterprises, l)},
+                {"title": l.get("dept_municipal"), "table": unit_table(&municipal, l, "col_department", false), "note": reweighted_note(&municipal, l)},
+                {"title": l.get("dept_enterprise"), "table": unit_table(&enterprises, l, "col_department", false), "note": reweighted_note(&enterprises, l)},
             ],
         },
         "streets": {
             "text": l.fill("streets_text", &[("count", l.int(streets.len() as i64)), ("ranked", l.int(ranked_streets.len() as i64)), ("min", min.clone())]),
-            "top": unit_table(&top, earlier, l, "col_street", true),
-            "bottom": unit_table(&bottom, earlier, l, "col_street", true),
+            "top": unit_table(&top, l, "col_street", true),
+            "bottom": unit_table(&bottom, l, "col_street", true),
         },
         "appendix": appendix,
         // The figures the PDF prints, as numbers, for `typst eval 'query(<kpi>)'` read-back.

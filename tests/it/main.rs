@@ -2,4 +2,6 @@
 
 mod cli;
 mod common;
+mod context;
+mod exports;
 mod metrics;

@@ -12,7 +12,7 @@ use crate::common::*;
 
 const EPS: f64 = 1e-12;
 
-fn compute(tickets: &[T], period: &Period, settings: &MetricSettings) -> Metrics {
+pub fn compute(tickets: &[T], period: &Period, settings: &MetricSettings) -> Metrics {
     let dir = tempfile::tempdir().unwrap();
     write_archive(dir.path(), "tickets.parquet", tickets);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -23,14 +23,14 @@ fn compute(tickets: &[T], period: &Period, settings: &MetricSettings) -> Metrics
     })
 }
 
-fn unit<'a>(m: &'a Metrics, unit_type: &str, name: &str, parent: Option<&str>) -> &'a UnitScore {
+pub fn unit<'a>(m: &'a Metrics, unit_type: &str, name: &str, parent: Option<&str>) -> &'a UnitScore {
     m.scores
         .iter()
         .find(|s| s.unit_type == unit_type && s.unit == name && s.parent.as_deref() == parent)
         .unwrap_or_else(|| panic!("no {unit_type} {name} {parent:?} in {:#?}", m.scores))
 }
 
-fn close(a: Option<f64>, b: f64) -> bool {
+pub fn close(a: Option<f64>, b: f64) -> bool {
     a.is_some_and(|a| (a - b).abs() < EPS)
 }
 
@@ -139,7 +139,7 @@ fn fixture() -> Vec<T> {
     v
 }
 
-fn settings_min(min: u64) -> MetricSettings {
+pub fn settings_min(min: u64) -> MetricSettings {
     MetricSettings { min_scored_tickets: min, ..MetricSettings::default() }
 }
 

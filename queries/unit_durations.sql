@@ -1,0 +1,37 @@
+-- unit_durations: median and 90th percentile of the time to respond and the time to close,
+-- in hours, per unit of one unit type ($unit_type: district, street, department, or city for
+-- one city-wide row), over the scored tickets received in [$start, $end).
+--
+--   time to respond = responded_at − dispatched_at   (tickets with a response)
+--   time to close   = closed_at − dispatched_at      (tickets that are closed)
+-- Negative times (a response or closing stamped before the dispatch: a data error reported by
+-- the data-quality checks) are left out. Percentiles are exact and interpolate linearly
+-- between the two nearest values (percentile_cont; DuckDB's quantile_cont).
+-- The archive's timestamps are microseconds (the engine's table schema): the difference is
+-- exact in whole microseconds, then divided by 3,600,000,000 µs per hour.
+-- Run once per unit type so that only one type's values are held in memory at a time.
+WITH t AS (
+  SELECT
+    CASE $unit_type WHEN 'district' THEN district WHEN 'street' THEN street
+                    WHEN 'department' THEN department ELSE 'city' END AS unit,
+    CASE WHEN $unit_type = 'street' THEN district END AS parent,
+    CASE WHEN responded_at >= dispatched_at
+         THEN CAST(CAST(responded_at AS BIGINT) - CAST(dispatched_at AS BIGINT) AS DOUBLE) / 3600000000.0
+    END AS respond_hours,
+    CASE WHEN closed_at >= dispatched_at
+         THEN CAST(CAST(closed_at AS BIGINT) - CAST(dispatched_at AS BIGINT) AS DOUBLE) / 3600000000.0
+    END AS close_hours
+  FROM tickets
+  LEFT JOIN excluded_reasons x ON tickets.excluded_reason = x.reason
+  WHERE received_at >= $start AND received_at < $end
+    AND dispatched_at IS NOT NULL AND x.reason IS NULL
+)
+SELECT
+  unit, parent,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY respond_hours) AS respond_hours_median,
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY respond_hours) AS respond_hours_p90,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY close_hours) AS close_hours_median,
+  percentile_cont(0.9) WITHIN GROUP (ORDER BY close_hours) AS close_hours_p90
+FROM t
+WHERE unit IS NOT NULL
+GROUP BY unit, parent
