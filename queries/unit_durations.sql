@@ -6,7 +6,7 @@
 --   time to close   = closed_at − dispatched_at      (tickets that are closed)
 -- Negative times (a response or closing stamped before the dispatch: a data error reported by
 -- the data-quality checks) are left out. Percentiles are exact and interpolate linearly
--- between the two nearest values (percentile_cont; DuckDB's quantile_cont).
+-- between the two nearest values: quantile_exact (src/udf.rs) = DuckDB's quantile_cont.
 -- The archive's timestamps are microseconds (the engine's table schema): the difference is
 -- exact in whole microseconds, then divided by 3,600,000,000 µs per hour.
 -- Run once per unit type so that only one type's values are held in memory at a time.
@@ -28,10 +28,10 @@ WITH t AS (
 )
 SELECT
   unit, parent,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY respond_hours) AS respond_hours_median,
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY respond_hours) AS respond_hours_p90,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY close_hours) AS close_hours_median,
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY close_hours) AS close_hours_p90
+  quantile_exact(respond_hours, 0.5) AS respond_hours_median,
+  quantile_exact(respond_hours, 0.9) AS respond_hours_p90,
+  quantile_exact(close_hours, 0.5) AS close_hours_median,
+  quantile_exact(close_hours, 0.9) AS close_hours_p90
 FROM t
 WHERE unit IS NOT NULL
 GROUP BY unit, parent

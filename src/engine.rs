@@ -38,7 +38,9 @@ pub fn session() -> SessionContext {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let config =
         SessionConfig::new().with_target_partitions(threads).with_information_schema(true).with_parquet_pruning(true);
-    SessionContext::new_with_config(config)
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_udaf(crate::udf::quantile_exact());
+    ctx
 }
 
 /// Every `.parquet` file under `root` (or `root` itself), sorted, so the read set is reproducible.
