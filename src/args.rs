@@ -34,7 +34,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compute the metrics for a period and write scores.csv and the PDF report
     Report(ReportArgs),
-    /// Run read-only SQL over the archive (table `tickets`) and print the result
+    /// Ask the archive anything in read-only SQL: one statement, a file, a saved query, or a shell
     Sql(SqlArgs),
 }
 
@@ -95,20 +95,82 @@ pub enum Lang {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = SQL_HELP)]
 pub struct SqlArgs {
-    /// The SQL to run (one SELECT); tables: `tickets`
-    pub query: String,
+    /// The SQL to run (one statement). Leave out, with no -f or --query, for the interactive shell
+    pub sql: Option<String>,
+    /// Run the SQL in FILE
+    #[arg(long, short = 'f', value_name = "FILE", conflicts_with_all = ["sql", "query"])]
+    pub file: Option<PathBuf>,
+    /// Run a saved query by name (see --list); its `$name` placeholders come from --param
+    #[arg(long, short = 'q', value_name = "NAME", conflicts_with = "sql")]
+    pub query: Option<String>,
+    /// A parameter for a saved query or a file: NAME=VALUE (bound as a value, never pasted into SQL)
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// List the saved queries with their parameters, and exit
+    #[arg(long)]
+    pub list: bool,
+    /// Also register the report's metrics for this period as tables `scores` (the rows of
+    /// scores.csv) and `monthly_bottom`, computed with the same SQL and settings as `report`
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
     #[command(flatten)]
     pub archive: ArchiveArgs,
     /// Output format
-    #[arg(long, short, value_enum, default_value_t = SqlFormat::Table)]
+    #[arg(long, short = 'F', value_enum, default_value_t = SqlFormat::Table)]
     pub format: SqlFormat,
+    /// Write the result to FILE (atomically) instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows shown by the table format (the others write every row)
+    #[arg(long, default_value_t = 40)]
+    pub max_rows: usize,
+    /// Show caller_id, caller_phone and content unmasked (noted on stderr)
+    #[arg(long)]
+    pub allow_personal_data: bool,
+    /// Cancel a query that runs longer than this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Memory for query execution before sorts and joins spill to disk: e.g. 2G, 512M
+    #[arg(long, value_name = "SIZE", default_value = "4G")]
+    pub memory_limit: String,
+    /// Folder of your own saved queries (*.sql), in addition to the built-in ones
+    #[arg(long, env = "HOTLINE_QUERIES", value_name = "DIR")]
+    pub queries_dir: Option<PathBuf>,
+    /// Settings file (for --period); default: ./hotline.toml if present
+    #[arg(long, short, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
+    #[arg(long)]
+    pub today: Option<String>,
 }
+
+const SQL_HELP: &str = "\
+Tables: tickets (the archive; caller_id, caller_phone and content masked unless
+--allow-personal-data), population (district, street, population), districts, streets;
+with --period also scores and monthly_bottom. Read-only: CREATE, INSERT, COPY and the like are
+refused. Functions: everything DataFusion has, plus quantile_exact(x, p).
+
+Examples:
+  hotline sql \"SELECT district, count(*) AS n FROM tickets GROUP BY 1 ORDER BY n DESC\"
+  hotline sql --period 2025 \"SELECT unit, score, rank FROM scores WHERE unit_type = 'district'\"
+  hotline sql --list
+  hotline sql --query streets_by_category --param category=供暖 --param period=2025Q4
+  hotline sql -f question.sql --format xlsx --output answer.xlsx
+  hotline sql                      # interactive: end statements with ;  \\d lists tables, \\q quits";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SqlFormat {
+    /// Aligned text (Chinese double-width aware), first --max-rows rows
     Table,
     Csv,
+    /// One JSON array of objects
     Json,
+    /// One JSON object per line
+    Ndjson,
+    /// Apache Parquet (to a file or a pipe)
     Parquet,
+    /// Excel workbook (to a file or a pipe)
+    Xlsx,
 }

@@ -35,12 +35,43 @@ impl Archive {
 
 /// A session with the settings every command shares.
 pub fn session() -> SessionContext {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let config =
-        SessionConfig::new().with_target_partitions(threads).with_information_schema(true).with_parquet_pruning(true);
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = SessionContext::new_with_config(config());
     ctx.register_udaf(crate::udf::quantile_exact());
     ctx
+}
+
+fn config() -> SessionConfig {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    SessionConfig::new().with_target_partitions(threads).with_information_schema(true).with_parquet_pruning(true)
+}
+
+/// A session whose queries may use `bytes` of memory; sorts, joins and aggregations beyond it
+/// spill to the system's temporary folder.
+pub fn session_with_memory_limit(bytes: usize) -> Result<SessionContext> {
+    let runtime =
+        datafusion::execution::runtime_env::RuntimeEnvBuilder::new().with_memory_limit(bytes, 1.0).build_arc()?;
+    // keep a sixteenth of the budget back per partition for merging what the sorts spilled (wide text columns
+    // need more than DataFusion's default 10 MB)
+    let mut config = config();
+    config.options_mut().execution.sort_spill_reservation_bytes = (bytes / 16).max(10 << 20);
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    ctx.register_udaf(crate::udf::quantile_exact());
+    Ok(ctx)
+}
+
+/// `4G`, `512M`, `1024K`, `1073741824` → bytes.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t).to_string();
+    let (num, mult) = match t.chars().last()? {
+        'K' => (&t[..t.len() - 1], 1usize << 10),
+        'M' => (&t[..t.len() - 1], 1 << 20),
+        'G' => (&t[..t.len() - 1], 1 << 30),
+        'T' => (&t[..t.len() - 1], 1 << 40),
+        _ => (&t[..], 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n > 0.0).then_some((n * mult as f64) as usize)
 }
 
 /// Every `.parquet` file under `root` (or `root` itself), sorted, so the read set is reproducible.

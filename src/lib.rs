@@ -17,6 +17,7 @@ pub mod queries;
 pub mod reference;
 pub mod render;
 pub mod schema;
+pub mod sqltool;
 pub mod udf;
 
 use args::{Cli, Command};

@@ -1,40 +1,124 @@
-//! `hotline sql "SELECT …"`: read-only SQL over the archive, result to stdout.
+//! `hotline sql`: read-only SQL over the archive — one statement, a file, a saved query, or the
+//! interactive shell. Results go to stdout (or --output), messages to stderr.
 
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use datafusion::arrow::array::RecordBatch;
-use datafusion::execution::context::SQLOptions;
-use datafusion::parquet::arrow::ArrowWriter;
 
 use crate::args::{SqlArgs, SqlFormat};
+use crate::config::Config;
 use crate::engine;
 use crate::error;
+use crate::sqltool::{self, output, saved};
 
 pub fn sql(args: SqlArgs) -> Result<()> {
-    let rt = super::runtime()?;
-    let ctx = engine::session();
-    rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
-    let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-    let batches = rt.block_on(async {
-        let df = ctx.sql_with_options(&args.query, options).await?;
-        df.collect().await
-    });
-    let batches = batches.map_err(|e| {
-        let text = e.to_string();
-        let hint = if text.contains("DDL") || text.contains("DML") || text.contains("Statement") {
-            "hotline sql is read-only: only queries (SELECT, WITH, EXPLAIN …) run"
-        } else {
-            "tables: `tickets`; columns are listed in README \"The archive\""
-        };
-        error::usage(format!("query failed: {text}")).hint(hint)
-    })?;
-    let stdout = std::io::stdout();
-    let result = print(&mut stdout.lock(), &batches, args.format);
-    match result {
-        Err(e) if is_broken_pipe(&e) => Ok(()),
-        other => other,
+    if args.list {
+        return list(&args);
     }
+    let (config, _) = Config::load(args.config.as_deref())?;
+    let today = super::report::today(args.today.as_deref(), &config)?;
+    let limit = engine::parse_size(&args.memory_limit).ok_or_else(|| {
+        error::usage(format!("--memory-limit `{}` is not a size", args.memory_limit)).hint("for example 4G, 512M")
+    })?;
+    let timeout = match args.timeout {
+        Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+        Some(t) => return Err(error::usage(format!("--timeout {t}: must be a positive number of seconds")).into()),
+        None => None,
+    };
+
+    // what to run, and its parameters
+    let given = saved::parse_params(&args.params)?;
+    let statement: Option<(String, String)> = if let Some(name) = &args.query {
+        let all = saved::all(args.queries_dir.as_deref())?;
+        let q = all.iter().find(|q| &q.name == name).ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|q| q.name.as_str()).collect();
+            error::usage(format!("no saved query `{name}`")).hint(format!("saved queries: {}", names.join(", ")))
+        })?;
+        Some((q.sql.clone(), format!("saved query `{name}`")))
+    } else if let Some(f) = &args.file {
+        let text = std::fs::read_to_string(f).map_err(|e| error::usage(format!("cannot read {}: {e}", f.display())))?;
+        Some((text, f.display().to_string()))
+    } else {
+        args.sql.clone().map(|s| (s, "the query".to_string()))
+    };
+    if statement.is_none() && !given.is_empty() {
+        return Err(error::usage("--param needs a query (--query NAME, -f FILE or the SQL)").into());
+    }
+
+    let rt = super::runtime()?;
+    let ctx = engine::session_with_memory_limit(limit)?;
+    rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
+    if let Some(p) = &args.period {
+        let period = crate::period::Period::parse(p, today)?;
+        let m = rt.block_on(crate::metrics::compute(&ctx, &period, &config.metrics))?;
+        let label = period.label();
+        let table =
+            crate::export::ScoreTable { period: &label, previous_period: &m.previous_period, scores: &m.scores };
+        let batch = table.batch()?;
+        let mem = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        ctx.register_table("scores", std::sync::Arc::new(mem))?;
+        super::say(&format!("tables scores and monthly_bottom hold the report's metrics for {label}"));
+    }
+    sqltool::register_reference(&ctx, &config.metrics.population)?;
+    if args.allow_personal_data {
+        super::say("note: personal data (caller_id, caller_phone, content) is shown unmasked (--allow-personal-data)");
+    } else {
+        rt.block_on(sqltool::mask_personal_data(&ctx))?;
+    }
+
+    let Some((text, what)) = statement else {
+        let shell = sqltool::repl::Shell { rt: &rt, ctx: &ctx, format: args.format, max_rows: args.max_rows, timeout };
+        return shell.run();
+    };
+    let params = saved::bind(&text, &what, &given, today)?;
+    let text = text.trim().trim_end_matches(';').to_string();
+    let (schema, batches) = sqltool::run(&rt, &ctx, &text, params, timeout)?;
+
+    let binary = matches!(args.format, SqlFormat::Parquet | SqlFormat::Xlsx);
+    let total = output::rows(&batches);
+    let shown = match &args.output {
+        Some(path) => {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+            let shown = output::write(&mut tmp, &schema, &batches, args.format, args.max_rows)?;
+            tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
+            super::say(&format!("wrote {} ({} rows)", path.display(), total));
+            shown
+        }
+        None => {
+            if binary && std::io::stdout().is_terminal() {
+                return Err(error::usage(format!("refusing to write {:?} to a terminal", args.format).to_lowercase())
+                    .hint("use --output FILE, or redirect stdout to a file")
+                    .into());
+            }
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            match output::write(&mut out, &schema, &batches, args.format, args.max_rows) {
+                Ok(n) => n,
+                Err(e) if is_broken_pipe(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if args.format == SqlFormat::Table {
+        super::say(&output::footer(total, shown));
+    }
+    Ok(())
+}
+
+fn list(args: &SqlArgs) -> Result<()> {
+    let all = saved::all(args.queries_dir.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for q in &all {
+        writeln!(out, "{}  — {}  ({})", q.name, q.description, q.source)?;
+        for (name, about) in &q.params {
+            writeln!(out, "    --param {name}=…  {about}")?;
+        }
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -42,47 +126,4 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             || c.to_string().contains("Broken pipe")
     })
-}
-
-pub fn print<W: Write>(w: &mut W, batches: &[RecordBatch], format: SqlFormat) -> Result<()> {
-    match format {
-        SqlFormat::Table => {
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            writeln!(w, "{}", datafusion::arrow::util::pretty::pretty_format_batches(batches)?)?;
-            eprintln!("{rows} row(s)");
-        }
-        SqlFormat::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
-            for b in batches {
-                writer.write(b)?;
-            }
-        }
-        SqlFormat::Json => {
-            let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *w);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            writeln!(w)?;
-        }
-        SqlFormat::Parquet => {
-            if std::io::stdout().is_terminal() {
-                return Err(error::usage("refusing to write Parquet to a terminal")
-                    .hint("redirect stdout to a file: hotline sql … --format parquet > result.parquet")
-                    .into());
-            }
-            let schema = match batches.first() {
-                Some(b) => b.schema(),
-                None => return Ok(()),
-            };
-            let mut buf = Vec::new();
-            let mut writer = ArrowWriter::try_new(&mut buf, schema, None)?;
-            for b in batches {
-                writer.write(b)?;
-            }
-            writer.close()?;
-            w.write_all(&buf).context("writing Parquet to stdout")?;
-        }
-    }
-    w.flush()?;
-    Ok(())
 }

@@ -5,3 +5,4 @@ mod common;
 mod context;
 mod exports;
 mod metrics;
+mod sql;

@@ -1,0 +1,253 @@
+//! The analysts' SQL tool behind `hotline sql`: a read-only session over the archive with the
+//! reference tables and (for a period) the report's own metric tables, personal data masked,
+//! queries cancellable and bounded in time and memory, and errors that point at the problem.
+
+pub mod output;
+pub mod repl;
+pub mod saved;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::SessionContext;
+
+use crate::error::{self, UserError};
+
+/// Personal-data columns (spec §1) and how `tickets` shows them unless personal data is allowed.
+pub const PERSONAL: [&str; 3] = ["caller_id", "caller_phone", "content"];
+
+/// Set by the SIGINT handler of the interactive shell: cancel the running query.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Replace the registered `tickets` table by a view that masks personal data: phone numbers keep
+/// their first 3 and last 4 digits (138****5678), caller ids become a key salted per session
+/// (the same caller still groups together within one run), content is cut to 30 characters with
+/// runs of 3+ digits hidden.
+pub async fn mask_personal_data(ctx: &SessionContext) -> Result<()> {
+    let salt = format!("{:016x}", rand_salt());
+    let columns: Vec<String> = crate::schema::COLUMNS
+        .iter()
+        .map(|c| match c.name {
+            "caller_phone" => "CASE WHEN caller_phone IS NULL THEN NULL \
+                 WHEN character_length(caller_phone) >= 8 THEN left(caller_phone, 3) || '****' || right(caller_phone, 4) \
+                 ELSE '****' END AS caller_phone"
+                .to_string(),
+            "caller_id" => {
+                "CASE WHEN caller_id IS NULL THEN NULL ELSE 'id-' || left(md5($salt || caller_id), 12) END AS caller_id"
+                    .to_string()
+            }
+            "content" => "CASE WHEN content IS NULL THEN NULL ELSE \
+                 regexp_replace(left(content, 30), '[0-9]{3,}', '***', 'g') \
+                 || CASE WHEN character_length(content) > 30 THEN '…' ELSE '' END END AS content"
+                .to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM tickets", columns.join(", "));
+    let df = ctx.sql(&sql).await?.with_param_values(vec![("salt".to_string(), ScalarValue::Utf8(Some(salt)))])?;
+    let view = df.into_view();
+    // the view's plan holds the archive itself; the unmasked table is no longer reachable by name
+    ctx.deregister_table("tickets")?;
+    ctx.register_table("tickets", view)?;
+    Ok(())
+}
+
+fn rand_salt() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        return t.as_nanos() as u64 ^ std::process::id() as u64;
+    }
+    u64::from_le_bytes(bytes)
+}
+
+/// The reference tables: `districts`, `streets` (embedded) and `population` (the configured table).
+pub fn register_reference(ctx: &SessionContext, population: &crate::config::Population) -> Result<()> {
+    let districts = crate::reference::districts();
+    let codes: Vec<String> = csv::Reader::from_reader(crate::reference::DISTRICTS_CSV.as_bytes())
+        .records()
+        .map(|r| r.map(|r| r[0].to_string()))
+        .collect::<Result<_, _>>()?;
+    let areas: Vec<f64> = csv::Reader::from_reader(crate::reference::DISTRICTS_CSV.as_bytes())
+        .records()
+        .map(|r| r.map(|r| r[4].parse().unwrap_or(f64::NAN)))
+        .collect::<Result<_, _>>()?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("code", DataType::Utf8, false),
+        Field::new("district", DataType::Utf8, false),
+        Field::new("district_en", DataType::Utf8, false),
+        Field::new("population_2020", DataType::Int64, false),
+        Field::new("area_km2", DataType::Float64, false),
+        Field::new("type", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(codes.iter())),
+            Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.name_en.as_str()))),
+            Arc::new(Int64Array::from_iter_values(districts.iter().map(|d| d.population as i64))),
+            Arc::new(Float64Array::from(areas)),
+            Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.kind.as_str()))),
+        ],
+    )?;
+    ctx.register_table("districts", Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
+    let streets = crate::reference::streets();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("district", DataType::Utf8, false),
+        Field::new("street", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.district.as_str()))),
+            Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.kind.as_str()))),
+        ],
+    )?;
+    ctx.register_table("streets", Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
+    let batch = crate::config::population_batch(population)?;
+    ctx.deregister_table("population")?;
+    ctx.register_table("population", Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
+    Ok(())
+}
+
+/// Only queries: DDL, DML (INSERT, COPY …) and statements (SET …) are refused by DataFusion.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+}
+
+/// Run one statement with bound parameters; Ctrl-C (in the shell) or the timeout cancels it.
+pub fn run(
+    rt: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    sql: &str,
+    params: Vec<(String, ScalarValue)>,
+    timeout: Option<Duration>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let ctx = ctx.clone();
+    let text = sql.to_string();
+    let task = rt.spawn(async move {
+        let df = ctx.sql_with_options(&text, read_only()).await?;
+        let df = if params.is_empty() { df } else { df.with_param_values(params)? };
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok::<_, datafusion::error::DataFusionError>((schema, batches))
+    });
+    let started = Instant::now();
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    loop {
+        if task.is_finished() {
+            let result = rt.block_on(task).context("the query task failed")?;
+            return result.map_err(|e| explain(sql, &e.to_string()).into());
+        }
+        if INTERRUPTED.swap(false, Ordering::SeqCst) {
+            task.abort();
+            return Err(error::usage("query cancelled (Ctrl-C)").into());
+        }
+        if let Some(t) = timeout
+            && started.elapsed() >= t
+        {
+            task.abort();
+            return Err(error::data(format!("query cancelled after the --timeout of {:.1} s", t.as_secs_f64()))
+                .hint("narrow the query (a shorter period, fewer columns) or raise --timeout")
+                .into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A SQL error as the user should see it: read-only refusals said plainly, the position of a
+/// syntax error shown under the statement, and the closest names for an unknown column or table.
+pub fn explain(sql: &str, message: &str) -> UserError {
+    let first = message.lines().next().unwrap_or(message);
+    if message.contains("DDL not supported")
+        || message.contains("DML not supported")
+        || message.contains("Statement not supported")
+        || message.contains("Unsupported logical plan: Dml")
+    {
+        return error::usage(format!("refused: `hotline sql` is read-only ({})", first.trim()))
+            .hint("only queries run here (SELECT, WITH, VALUES, EXPLAIN, SHOW); nothing can be created, changed or copied out");
+    }
+    if message.contains("Resources exhausted") || message.contains("Not enough memory") {
+        return error::data(format!("the query needs more memory than --memory-limit allows ({first})"))
+            .hint("raise --memory-limit (default 4G), or sort / group fewer and narrower columns (long text such as `content` costs the most)");
+    }
+    let mut text = format!("query failed: {}", message.trim());
+    if let Some((line, col)) = position(message)
+        && let Some(src) = sql.lines().nth(line.saturating_sub(1))
+    {
+        let caret = " ".repeat(col.saturating_sub(1));
+        text.push_str(&format!("\n  {src}\n  {caret}^"));
+    }
+    let mut e = error::usage(text);
+    if let Some(name) = between(message, "No field named ", ".").or_else(|| between(message, "No field named ", " ")) {
+        let name = name.trim_matches(|c| c == '"' || c == '`');
+        let valid: Vec<String> = message
+            .split("Valid fields are ")
+            .nth(1)
+            .map(|rest| {
+                rest.trim_end_matches('.')
+                    .split(", ")
+                    .map(|f| f.rsplit('.').next().unwrap_or(f).trim_matches('"').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut by_distance: Vec<(usize, &String)> =
+            valid.iter().map(|v| (crate::schema::edit_distance(name, v), v)).collect();
+        by_distance.sort();
+        by_distance.dedup_by(|a, b| a.1 == b.1);
+        let near: Vec<String> = by_distance.iter().take(3).map(|(_, v)| format!("`{v}`")).collect();
+        if !near.is_empty() {
+            e = e.hint(format!("unknown column `{name}`; closest: {}", near.join(", ")));
+        }
+    } else if let Some(t) = between(message, "table '", "' not found") {
+        e = e.hint(format!("unknown table `{t}`; `\\d` in the shell or `SHOW TABLES` lists the tables"));
+    }
+    e
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let rest = &text[from..];
+    Some(&rest[..rest.find(end).unwrap_or(rest.len())])
+}
+
+/// `Line: 3, Column: 15` in a parser error.
+fn position(message: &str) -> Option<(usize, usize)> {
+    let digits = |s: &str| s.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect::<String>();
+    let line = digits(&message[message.find("Line: ")? + 6..]).parse().ok()?;
+    let col = digits(&message[message.find("Column: ")? + 8..]).parse().ok()?;
+    Some((line, col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_read_from_parser_errors() {
+        let e = explain(
+            "SELECT * FORM tickets",
+            "SQL error: ParserError(\"Expected: end of statement, found: tickets at Line: 1, Column: 15\")",
+        );
+        assert!(e.message.contains("SELECT * FORM tickets\n                ^"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_columns_get_the_closest_names() {
+        let e = explain(
+            "SELECT distrct FROM tickets",
+            "Schema error: No field named distrct. Valid fields are tickets.ticket_id, tickets.district, tickets.street.",
+        );
+        assert_eq!(e.hint.as_deref(), Some("unknown column `distrct`; closest: `district`, `street`, `ticket_id`"));
+    }
+}

@@ -1,0 +1,277 @@
+//! `hotline sql`: every output format (snapshots), read-only refusals, personal-data masking,
+//! saved queries with hostile parameters, the report's metric tables, errors, and the shell.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::common::*;
+
+/// Three tickets in `dir/archive`: 1 in 甲区 (一街道), 2 and 3 in 乙区 (二街道).
+fn archive(dir: &Path) -> String {
+    let mut v = vec![ticket("1", "甲区"), ticket("2", "乙区"), ticket("3", "乙区")];
+    v[0].street = Some("一街道".into());
+    v[1].street = Some("二街道".into());
+    v[2].street = Some("二街道".into());
+    let archive = dir.join("archive");
+    write_archive(&archive, "t.parquet", &v);
+    archive.to_str().unwrap().to_string()
+}
+
+const Q: &str =
+    "SELECT district, count(*) AS n, min(ticket_id) AS first FROM tickets GROUP BY district ORDER BY district";
+
+fn sql(dir: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["sql", "--archive", dir];
+    args.extend_from_slice(extra);
+    hotline(&args)
+}
+
+#[test]
+fn each_format_prints_the_same_rows() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let out = sql(&a, &["--format", "csv", Q]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "district,n,first\n乙区,2,2\n甲区,1,1\n");
+    let out = sql(&a, &["--format", "json", Q]);
+    assert_eq!(
+        stdout(&out),
+        "[{\"district\":\"乙区\",\"n\":2,\"first\":\"2\"},{\"district\":\"甲区\",\"n\":1,\"first\":\"1\"}]\n"
+    );
+    let out = sql(&a, &["--format", "ndjson", Q]);
+    assert_eq!(
+        stdout(&out),
+        "{\"district\":\"乙区\",\"n\":2,\"first\":\"2\"}\n{\"district\":\"甲区\",\"n\":1,\"first\":\"1\"}\n"
+    );
+    // the table: 乙区 is four columns wide, so it is padded with four spaces to `district`
+    let out = sql(&a, &[Q]);
+    assert_eq!(stdout(&out), " district │ n │ first\n──────────┼───┼───────\n 乙区     │ 2 │ 2\n 甲区     │ 1 │ 1\n");
+    assert_eq!(stderr(&out).trim(), "2 rows");
+    let out = sql(&a, &["--max-rows", "1", Q]);
+    assert_eq!(stdout(&out).lines().count(), 3);
+    assert!(stderr(&out).contains("2 rows (first 1 shown, use --max-rows)"), "{}", stderr(&out));
+
+    // Parquet and XLSX to files
+    let pq = d.path().join("r.parquet");
+    let out = sql(&a, &["--format", "parquet", "--output", pq.to_str().unwrap(), Q]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&pq).unwrap()).unwrap().build().unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 2);
+    let x = d.path().join("r.xlsx");
+    let out = sql(&a, &["--format", "xlsx", "--output", x.to_str().unwrap(), Q]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut book: Xlsx<_> = open_workbook(&x).unwrap();
+    let range = book.worksheet_range("result").unwrap();
+    let cells: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(cells[0], vec![Data::String("district".into()), Data::String("n".into()), Data::String("first".into())]);
+    assert_eq!(cells[1], vec![Data::String("乙区".into()), Data::Float(2.0), Data::String("2".into())]);
+    // no temporary files left beside the outputs
+    let names: Vec<String> =
+        std::fs::read_dir(d.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn anything_that_writes_or_reads_other_files_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    for bad in [
+        "CREATE TABLE x AS SELECT 1",
+        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+        "INSERT INTO tickets SELECT * FROM tickets",
+        "COPY tickets TO '/tmp/hotline-copy.csv'",
+        "DROP TABLE tickets",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = sql(&a, &[bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("read-only"), "{bad}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+    assert!(!Path::new("/tmp/hotline-copy.csv").exists());
+    // a file path as a table is not a table
+    let out = sql(&a, &["SELECT * FROM '/etc/passwd'"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn personal_data_is_masked_unless_allowed() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let q = "SELECT caller_phone, caller_id, content FROM tickets WHERE ticket_id = '1'";
+    let out = sql(&a, &["--format", "csv", q]);
+    let text = stdout(&out);
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row[0], "138****5678");
+    assert!(row[1].starts_with("id-") && row[1].len() == 15 && !row[1].contains("P1"), "{}", row[1]);
+    assert_eq!(row[2], "测试内容");
+    assert!(!stderr(&out).contains("unmasked"));
+    // the raw number cannot be reached through the view
+    let out = sql(&a, &["--format", "csv", "SELECT count(*) AS n FROM tickets WHERE caller_phone = '13800005678'"]);
+    assert_eq!(stdout(&out), "n\n0\n");
+    // the same caller still groups together within a run
+    let out = sql(&a, &["--format", "csv", "SELECT count(DISTINCT caller_id) AS n FROM tickets"]);
+    assert_eq!(stdout(&out), "n\n3\n");
+    let out = sql(&a, &["--format", "csv", "--allow-personal-data", q]);
+    assert_eq!(stdout(&out).lines().nth(1).unwrap(), "13800005678,P1,测试内容");
+    assert!(stderr(&out).contains("unmasked"), "{}", stderr(&out));
+}
+
+#[test]
+fn saved_queries_bind_hostile_values_as_plain_strings() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let list = sql(&a, &["--list"]);
+    assert!(stdout(&list).contains("streets_by_category"));
+    assert!(stdout(&list).contains("--param category=…"));
+    let out = sql(
+        &a,
+        &[
+            "--format",
+            "csv",
+            "--query",
+            "streets_by_category",
+            "--param",
+            "category=自来水供应",
+            "--param",
+            "period=2025",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<String> = text.lines().skip(1).map(|l| l.split(',').take(3).collect::<Vec<_>>().join(",")).collect();
+    assert_eq!(rows, vec!["乙区,二街道,2", "甲区,一街道,1"]);
+    for hostile in ["'; DROP TABLE tickets; --", "自来水供应' OR '1'='1", "$period_start", "#read(\"/etc/passwd\")"]
+    {
+        let out = sql(
+            &a,
+            &[
+                "--format",
+                "csv",
+                "--query",
+                "streets_by_category",
+                "--param",
+                &format!("category={hostile}"),
+                "--param",
+                "period=2025",
+            ],
+        );
+        assert!(out.status.success(), "{hostile}: {}", stderr(&out));
+        // no street has that category: only the header comes back
+        assert_eq!(stdout(&out).lines().count(), 1, "{hostile}: {}", stdout(&out));
+    }
+    let out = sql(&a, &["--format", "csv", "SELECT count(*) AS n FROM tickets"]);
+    assert_eq!(stdout(&out), "n\n3\n");
+    // a missing parameter is named
+    let out = sql(&a, &["--query", "streets_by_category", "--param", "period=2025"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--param category=…"), "{}", stderr(&out));
+}
+
+#[test]
+fn with_a_period_the_reports_scores_are_tables() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let out = hotline(&[
+        "report",
+        "--period",
+        "2025-03",
+        "--no-pdf",
+        "--archive",
+        &a,
+        "--out",
+        d.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = read_scores(&d.path().join("o/2025-03/scores.csv"));
+    let out = sql(
+        &a,
+        &[
+            "--period",
+            "2025-03",
+            "--format",
+            "csv",
+            "SELECT unit_type, unit, scored_tickets, response_rate, score FROM scores ORDER BY unit_type, unit",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // the same numbers (arrow's CSV writes 1.0 where scores.csv writes 1: compare as f64)
+    let norm = |t: &str, u: &str, n: &str, r: &str, s: &str| {
+        (
+            t.to_string(),
+            u.to_string(),
+            n.parse::<i64>().unwrap(),
+            r.parse::<f64>().unwrap().to_bits(),
+            s.parse::<f64>().unwrap().to_bits(),
+        )
+    };
+    let mut got: Vec<_> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            norm(f[0], f[1], f[2], f[3], f[4])
+        })
+        .collect();
+    let mut want: Vec<_> = report
+        .iter()
+        .map(|r| norm(&r["unit_type"], &r["unit"], &r["scored_tickets"], &r["response_rate"], &r["score"]))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn errors_point_at_the_problem() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let out = sql(&a, &["SELECT distrct FROM tickets"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("closest: `district`"), "{}", stderr(&out));
+    let out = sql(&a, &["SELECT * FORM tickets"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("^"), "{}", stderr(&out));
+    let out = sql(&a, &["--timeout", "0.3", "SELECT count(*) FROM generate_series(1, 20000000000)"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--timeout"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_shell_reads_statements_over_several_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["sql", "--archive", &a])
+        .env("XDG_STATE_HOME", d.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("SELECT count(*) AS n\nFROM tickets;\n\\d\n\\d population\nSELECT 40 +\n2 AS answer;\nSELECT nope FROM tickets;\n\\q\nSELECT 'after quit';\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(" n\n───\n 3\n"), "{text}");
+    for t in ["tickets", "population", "districts", "streets"] {
+        assert!(text.contains(&format!(" {t} ")), "{t} missing in \\d: {text}");
+    }
+    assert!(text.contains("street") && text.contains("Int64"), "\\d population: {text}");
+    assert!(text.contains(" 42"), "{text}");
+    assert!(!text.contains("after quit"));
+    // an error does not end the shell
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+}
