@@ -34,6 +34,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compute the metrics for a period and write scores.csv and the PDF report
     Report(ReportArgs),
+    /// The scheduled job: the report the config's [run] section describes, locked, atomic, skipped when nothing changed
+    Run(RunArgs),
     /// Ask the archive anything in read-only SQL: one statement, a file, a saved query, or a shell
     Sql(SqlArgs),
 }
@@ -84,6 +86,31 @@ pub struct ReportArgs {
     /// Settings file (deadlines, weights, exclusions …); default: ./hotline.toml if present
     #[arg(long, short, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes: 0 done or up to date, 2 usage or configuration error, 3 data error, 4 render error,
+5 another run holds the lock on the output folder.
+
+Example crontab line (quarterly, 06:00 on the 2nd of January, April, July and October):
+  0 6 2 1,4,7,10 * cd /srv/hotline && hotline run --config hotline.toml --log /var/log/hotline.log")]
+pub struct RunArgs {
+    /// Settings file with a [run] section (archive, out, period, lang, pdf, log)
+    #[arg(long, short, env = "HOTLINE_CONFIG", default_value = "hotline.toml")]
+    pub config: PathBuf,
+    /// Override the config's period (e.g. last-quarter, last-month, last-year, 2025Q3)
+    #[arg(long, short)]
+    pub period: Option<String>,
+    /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today in the config's time zone)
+    #[arg(long)]
+    pub today: Option<String>,
+    /// Redo the report even when its inputs, settings and program are unchanged
+    #[arg(long)]
+    pub force: bool,
+    /// Append progress and the summary line to FILE (overrides the config's run.log)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -242,6 +242,37 @@ pub struct Config {
     /// IANA time zone of the archive's wall-clock timestamps; `last-*` periods use today there.
     pub time_zone: String,
     pub metrics: MetricSettings,
+    /// What `hotline run` does.
+    pub run: RunSettings,
+}
+
+/// The `[run]` section: what a scheduled `hotline run` reads, writes and reports on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunSettings {
+    /// Archive folder or file; relative paths are read from the config file's folder.
+    pub archive: PathBuf,
+    /// Parent folder of the report folders.
+    pub out: PathBuf,
+    /// The period to report: usually `last-quarter` (also `last-month`, `last-year`, or fixed).
+    pub period: String,
+    /// `zh` or `en`.
+    pub lang: String,
+    pub pdf: bool,
+    /// A file that every run appends its progress and summary to.
+    pub log: Option<PathBuf>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            archive: PathBuf::from(crate::args::DEFAULT_ARCHIVE),
+            out: PathBuf::from("output"),
+            period: "last-quarter".into(),
+            lang: "zh".into(),
+            pdf: true,
+            log: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -251,6 +282,7 @@ impl Default for Config {
             city_en: "Beijing".into(),
             time_zone: "Asia/Shanghai".into(),
             metrics: MetricSettings::default(),
+            run: RunSettings::default(),
         }
     }
 }
@@ -267,6 +299,18 @@ struct RawConfig {
     exclusions: Option<RawExclusions>,
     watch_list: Option<RawWatchList>,
     population: Option<RawPopulation>,
+    run: Option<RawRun>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    archive: Option<String>,
+    out: Option<String>,
+    period: Option<String>,
+    lang: Option<String>,
+    pdf: Option<bool>,
+    log: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -497,6 +541,36 @@ impl Config {
                 m.watch_list.months = n;
             }
         }
+        if let Some(r) = raw.run {
+            let path = |p: String| if p.is_empty() { PathBuf::new() } else { base.join(p) };
+            if let Some(a) = r.archive {
+                c.run.archive = path(a);
+            }
+            if let Some(o) = r.out {
+                c.run.out = path(o);
+            }
+            if let Some(p) = r.period {
+                // checked now, so a scheduler learns of a typo before the first run
+                crate::period::Period::parse(&p, chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("date")).map_err(
+                    |e| {
+                        error::usage(format!("`run.period` = \"{p}\": {}", e.message))
+                            .hint("2025, 2025Q3, 2025-07, last-year, last-quarter or last-month")
+                    },
+                )?;
+                c.run.period = p;
+            }
+            if let Some(l) = r.lang {
+                if l != "zh" && l != "en" {
+                    return Err(error::usage(format!("`run.lang` = \"{l}\": must be \"zh\" or \"en\"")));
+                }
+                c.run.lang = l;
+            }
+            if let Some(p) = r.pdf {
+                c.run.pdf = p;
+            }
+            c.run.log = r.log.filter(|l| !l.is_empty()).map(|l| base.join(l));
+        }
+        let m = &mut c.metrics;
         if let Some(p) = raw.population {
             m.population = match p.file.as_str() {
                 "builtin" => Population::builtin(),

@@ -11,6 +11,8 @@ pub enum Kind {
     Data,
     /// The PDF could not be rendered (typst missing or failing): exit 4.
     Render,
+    /// Another `hotline run` holds the output folder's lock: exit 5.
+    Locked,
 }
 
 impl Kind {
@@ -19,6 +21,7 @@ impl Kind {
             Kind::Usage => 2,
             Kind::Data => 3,
             Kind::Render => 4,
+            Kind::Locked => 5,
         }
     }
 }
@@ -45,6 +48,10 @@ pub fn usage(message: impl Into<String>) -> UserError {
 
 pub fn data(message: impl Into<String>) -> UserError {
     UserError { kind: Kind::Data, message: message.into(), hint: None }
+}
+
+pub fn locked(message: impl Into<String>) -> UserError {
+    UserError { kind: Kind::Locked, message: message.into(), hint: None }
 }
 
 pub fn render(message: impl Into<String>) -> UserError {

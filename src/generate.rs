@@ -895,19 +895,29 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
 /// Move `new` to `target`, replacing what was there; the old folder is removed only after
 /// the new one is in place.
 pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
-    if target.exists() {
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let old = parent.join(format!(
-            ".{}.old-{}",
-            target.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-            std::process::id()
-        ));
-        std::fs::rename(target, &old).with_context(|| format!("moving aside {}", target.display()))?;
+    if !target.exists() {
         std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
-    } else {
-        std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
+        return Ok(());
     }
+    // Linux: swap the two folders in one step, so the target is never missing, even for an
+    // instant; then remove the old one (now at the staging path).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        if renameat2(AT_FDCWD, new.as_path(), AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE).is_ok() {
+            std::fs::remove_dir_all(&new).with_context(|| format!("removing the old {}", new.display()))?;
+            return Ok(());
+        }
+    }
+    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let old = parent.join(format!(
+        ".{}.old-{}",
+        target.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    std::fs::rename(target, &old).with_context(|| format!("moving aside {}", target.display()))?;
+    std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
+    std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     Ok(())
 }
 

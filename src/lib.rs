@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(a) => commands::generate::generate(a),
         Command::Report(a) => commands::report::report(a),
+        Command::Run(a) => commands::run::run(a),
         Command::Sql(a) => commands::sql::sql(a),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod generate;
 pub mod report;
+pub mod run;
 pub mod sql;
 
 /// A tokio runtime for DataFusion (DataFusion partitions its own work; two workers are plenty).

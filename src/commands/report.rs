@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -31,85 +31,240 @@ pub fn today(flag: Option<&str>, config: &Config) -> Result<NaiveDate> {
 }
 
 pub fn report(args: ReportArgs) -> Result<()> {
-    let started = Instant::now();
-    let started_at = chrono::Utc::now();
     let (config, config_file) = Config::load(args.config.as_deref())?;
     if let Some(f) = &config_file {
         super::say(&format!("using settings from {}", f.display()));
     }
     let period = Period::parse(&args.period, today(args.today.as_deref(), &config)?)?;
-    let settings = config.metrics.clone();
-    let locale = Locale::load(args.lang)?;
-    let rt = super::runtime()?;
-    let ctx = engine::session();
-    let archive = rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
-    let m = rt.block_on(metrics::compute(&ctx, &period, &settings))?;
-    if m.city.tickets == 0 {
-        let range = rt.block_on(archive_range(&ctx)).unwrap_or_default();
-        return Err(error::data(format!(
-            "the archive {} has no tickets received in {} ({} to {})",
-            args.archive.archive.display(),
-            period.label(),
-            period.start,
-            period.end.pred_opt().unwrap_or(period.end)
-        ))
-        .hint(format!("the archive covers {range}; choose a period inside it"))
-        .into());
-    }
-    let computed = started.elapsed();
-
-    let label = period.label();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let target = args.out.join(&label);
-    let staging = tempfile::Builder::new().prefix(&format!(".{label}.tmp-")).tempdir_in(&args.out)?;
-    let dir = staging.path();
-
-    let timestamp = creation_timestamp(&period);
-    write_scores(dir, &label, &m, timestamp)?;
-
-    let input = ReportInput {
-        metrics: &m,
-        period: &period,
-        settings: &settings,
-        archive: &archive,
-        locale: &locale,
-        city: if args.lang == Lang::Zh { &config.city } else { &config.city_en },
+    let job = Job {
+        period,
+        archive: args.archive.archive.clone(),
+        out: args.out.clone(),
+        pdf: !args.no_pdf,
+        lang: args.lang,
+        config,
+        config_file,
     };
-    let data = render::report_data(&input)?;
-    let mut pages = None;
-    if !args.no_pdf {
-        // The Typst source and its data are built beside the output; on a typst error they stay
-        // there (the error names the folder) for inspection, on success they are removed.
-        let build = args.out.join(format!(".{label}.build"));
-        let _ = std::fs::remove_dir_all(&build);
-        std::fs::create_dir_all(&build)?;
-        std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
-        std::fs::write(build.join("report.typ"), render::typst_source(args.lang, render::SECTIONS)?)?;
-        render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
-        pages = pdf_pages(&dir.join("report.pdf"));
-        std::fs::remove_dir_all(&build)?;
-    }
-    let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
-    write_manifest(dir, &period, &archive, &config, config_file.as_deref(), &m, args.lang, &run)?;
-    crate::generate::replace_dir(staging.keep(), &target)?;
-
-    let ranked = m.scores.iter().filter(|s| s.rank.is_some()).count();
-    super::say(&format!(
-        "wrote {}/ : scores.csv ({} units, {} ranked){}; {} tickets in {}, metrics {:.2} s, total {:.2} s",
-        target.display(),
-        m.scores.len(),
-        ranked,
-        match (args.no_pdf, pages) {
-            (true, _) => String::new(),
-            (false, Some(p)) => format!(", report.pdf ({p} pages)"),
-            (false, None) => ", report.pdf".to_string(),
-        },
-        m.city.tickets,
-        label,
-        computed.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    ));
+    let done = job.run(None)?;
+    super::say(&done.summary());
     Ok(())
+}
+
+/// One report: a period of an archive, into `<out>/<period>/`.
+pub struct Job {
+    pub period: Period,
+    pub archive: PathBuf,
+    pub out: PathBuf,
+    pub pdf: bool,
+    pub lang: Lang,
+    pub config: Config,
+    pub config_file: Option<PathBuf>,
+}
+
+/// What a job did.
+pub struct Done {
+    pub target: PathBuf,
+    pub units: usize,
+    pub ranked: usize,
+    pub pages: Option<usize>,
+    pub pdf: bool,
+    pub tickets: i64,
+    pub label: String,
+    pub metrics_seconds: f64,
+    pub seconds: f64,
+    /// Set when the inputs were unchanged and nothing was written: when the output was made.
+    pub skipped_since: Option<String>,
+}
+
+impl Done {
+    pub fn summary(&self) -> String {
+        if let Some(when) = &self.skipped_since {
+            return format!(
+                "{}/ is up to date (same inputs, settings and program as its run at {when}): nothing to do; --force redoes it",
+                self.target.display()
+            );
+        }
+        format!(
+            "wrote {}/ : scores ({} units, {} ranked){}; {} tickets in {}, metrics {:.2} s, total {:.2} s",
+            self.target.display(),
+            self.units,
+            self.ranked,
+            match (self.pdf, self.pages) {
+                (false, _) => String::new(),
+                (true, Some(p)) => format!(", report.pdf ({p} pages)"),
+                (true, None) => ", report.pdf".to_string(),
+            },
+            self.tickets,
+            self.label,
+            self.metrics_seconds,
+            self.seconds
+        )
+    }
+}
+
+/// Test hook: seconds to sleep just before the finished output replaces the old one, so a test
+/// can kill the process at the worst moment.
+const PAUSE_HOOK: &str = "HOTLINE_TEST_PAUSE_BEFORE_SWAP";
+
+impl Job {
+    /// The fingerprint of everything that decides the output: program, settings file, period,
+    /// language, PDF or not, and every input file's path, size and SHA-256.
+    fn fingerprint(&self, inputs: &[serde_json::Value]) -> Result<String> {
+        let config_hash = match &self.config_file {
+            Some(f) => hash::file_sha256(f)?,
+            None => "defaults".to_string(),
+        };
+        let key = json!({
+            "program": env!("CARGO_PKG_VERSION"),
+            "typst": render::typst::TYPST_VERSION,
+            "config": config_hash,
+            "period": self.period.label(),
+            "lang": if self.lang == Lang::Zh { "zh" } else { "en" },
+            "pdf": self.pdf,
+            "inputs": inputs,
+        });
+        Ok(hash::sha256_hex(&serde_json::to_vec(&key)?))
+    }
+
+    /// Compute and write the report. With `skip_if_unchanged`, a target whose manifest has the
+    /// same fingerprint is left as it is (the run says so).
+    pub fn run(&self, skip_if_unchanged: Option<bool>) -> Result<Done> {
+        let started = Instant::now();
+        let started_at = chrono::Utc::now();
+        let period = &self.period;
+        let label = period.label();
+        let target = self.out.join(&label);
+        let settings = self.config.metrics.clone();
+        let locale = Locale::load(self.lang)?;
+        let rt = super::runtime()?;
+        let ctx = engine::session();
+        let archive = rt.block_on(engine::register_archive(&ctx, &self.archive))?;
+        let inputs = input_files(&archive)?;
+        let fingerprint = self.fingerprint(&inputs)?;
+        if skip_if_unchanged == Some(true)
+            && let Some(when) = unchanged_since(&target, &fingerprint)
+        {
+            return Ok(Done {
+                target,
+                units: 0,
+                ranked: 0,
+                pages: None,
+                pdf: self.pdf,
+                tickets: 0,
+                label,
+                metrics_seconds: 0.0,
+                seconds: started.elapsed().as_secs_f64(),
+                skipped_since: Some(when),
+            });
+        }
+        let m = rt.block_on(metrics::compute(&ctx, period, &settings))?;
+        if m.city.tickets == 0 {
+            let range = rt.block_on(archive_range(&ctx)).unwrap_or_default();
+            return Err(error::data(format!(
+                "the archive {} has no tickets received in {} ({} to {})",
+                self.archive.display(),
+                label,
+                period.start,
+                period.end.pred_opt().unwrap_or(period.end)
+            ))
+            .hint(format!("the archive covers {range}; choose a period inside it"))
+            .into());
+        }
+        let computed = started.elapsed();
+
+        std::fs::create_dir_all(&self.out).with_context(|| format!("creating {}", self.out.display()))?;
+        let staging = tempfile::Builder::new().prefix(&format!(".{label}.tmp-")).tempdir_in(&self.out)?;
+        let dir = staging.path();
+
+        let timestamp = creation_timestamp(period);
+        write_scores(dir, &label, &m, timestamp)?;
+
+        let input = ReportInput {
+            metrics: &m,
+            period,
+            settings: &settings,
+            archive: &archive,
+            locale: &locale,
+            city: if self.lang == Lang::Zh { &self.config.city } else { &self.config.city_en },
+        };
+        let data = render::report_data(&input)?;
+        let mut pages = None;
+        if self.pdf {
+            // The Typst source and its data are built beside the output; on a typst error they
+            // stay there (the error names the folder) for inspection, on success they are removed.
+            let build = self.out.join(format!(".{label}.build"));
+            let _ = std::fs::remove_dir_all(&build);
+            std::fs::create_dir_all(&build)?;
+            std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
+            std::fs::write(build.join("report.typ"), render::typst_source(self.lang, render::SECTIONS)?)?;
+            render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
+            pages = pdf_pages(&dir.join("report.pdf"));
+            std::fs::remove_dir_all(&build)?;
+        }
+        let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
+        let manifest = Manifest {
+            period,
+            archive: &archive,
+            inputs,
+            fingerprint: &fingerprint,
+            config: &self.config,
+            config_file: self.config_file.as_deref(),
+            lang: self.lang,
+        };
+        manifest.write(dir, &m, &run)?;
+        if let Some(secs) = std::env::var(PAUSE_HOOK).ok().and_then(|s| s.parse::<f64>().ok()) {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        }
+        crate::generate::replace_dir(staging.keep(), &target)?;
+        Ok(Done {
+            target,
+            units: m.scores.len(),
+            ranked: m.scores.iter().filter(|s| s.rank.is_some()).count(),
+            pages,
+            pdf: self.pdf,
+            tickets: m.city.tickets,
+            label,
+            metrics_seconds: computed.as_secs_f64(),
+            seconds: started.elapsed().as_secs_f64(),
+            skipped_since: None,
+        })
+    }
+}
+
+/// The start time of the run that wrote `target`, when its manifest has this fingerprint.
+fn unchanged_since(target: &Path, fingerprint: &str) -> Option<String> {
+    let bytes = std::fs::read(target.join("manifest.json")).ok()?;
+    let m: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    if m["fingerprint"].as_str()? != fingerprint {
+        return None;
+    }
+    // every output the manifest lists must still be there, unchanged in size
+    for o in m["outputs"].as_array()? {
+        let len = std::fs::metadata(target.join(o["file"].as_str()?)).ok()?.len();
+        if len != o["bytes"].as_u64()? {
+            return None;
+        }
+    }
+    m["run"]["started_at"].as_str().map(str::to_string)
+}
+
+/// Each archive file with its path (relative to the archive), size, rows and SHA-256.
+fn input_files(archive: &engine::Archive) -> Result<Vec<serde_json::Value>> {
+    use rayon::prelude::*;
+    archive
+        .files
+        .par_iter()
+        .map(|f| -> Result<serde_json::Value> {
+            let rel = f.path.strip_prefix(&archive.root).unwrap_or(&f.path);
+            let rel = if rel.as_os_str().is_empty() { f.path.file_name().map(Path::new).unwrap_or(rel) } else { rel };
+            Ok(json!({
+                "path": rel.display().to_string(),
+                "bytes": f.bytes,
+                "rows": f.rows,
+                "sha256": hash::file_sha256(&f.path)?,
+            }))
+        })
+        .collect()
 }
 
 /// PDF creation time: SOURCE_DATE_EPOCH if set, else midnight after the period ends, so two
@@ -166,98 +321,89 @@ struct Run {
     seconds: f64,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_manifest(
-    dir: &Path,
-    period: &Period,
-    archive: &engine::Archive,
-    config: &Config,
-    config_file: Option<&Path>,
-    m: &metrics::Metrics,
+struct Manifest<'a> {
+    period: &'a Period,
+    archive: &'a engine::Archive,
+    inputs: Vec<serde_json::Value>,
+    fingerprint: &'a str,
+    config: &'a Config,
+    config_file: Option<&'a Path>,
     lang: Lang,
-    run: &Run,
-) -> Result<()> {
-    use rayon::prelude::*;
-    let inputs: Vec<serde_json::Value> = archive
-        .files
-        .par_iter()
-        .map(|f| -> Result<serde_json::Value> {
-            let rel = f.path.strip_prefix(&archive.root).unwrap_or(&f.path);
-            let rel = if rel.as_os_str().is_empty() { f.path.file_name().map(Path::new).unwrap_or(rel) } else { rel };
-            Ok(json!({
-                "path": rel.display().to_string(),
-                "bytes": f.bytes,
-                "rows": f.rows,
-                "sha256": hash::file_sha256(&f.path)?,
-            }))
-        })
-        .collect::<Result<_>>()?;
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    let outputs: Vec<serde_json::Value> = names
-        .iter()
-        .map(|n| -> Result<serde_json::Value> {
-            let p = dir.join(n);
-            Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
-        })
-        .collect::<Result<_>>()?;
-    let text_hash = |file: String, text: &str| json!({"file": file, "sha256": hash::sha256_hex(text.as_bytes())});
-    let queries: Vec<_> = queries::FILES.iter().map(|(n, t)| text_hash(format!("queries/{n}.sql"), t)).collect();
-    let templates = vec![
-        text_hash("report-templates/report.typ".into(), render::REPORT_TEMPLATE),
-        text_hash("report-templates/locales/zh.json".into(), render::format::ZH),
-        text_hash("report-templates/locales/en.json".into(), render::format::EN),
-    ];
-    let count = |t: &str| m.scores.iter().filter(|s| s.unit_type == t).count();
-    let config_hash = match config_file {
-        Some(f) => Some(hash::file_sha256(f)?),
-        None => None,
-    };
-    let manifest = json!({
-        "period": period.label(),
-        "start": period.start.to_string(),
-        "end_exclusive": period.end.to_string(),
-        "previous_period": m.previous_period,
-        "year_earlier_period": period.year_earlier().label(),
-        "lang": if lang == Lang::Zh { "zh" } else { "en" },
-        "program": {"name": "hotline", "version": env!("CARGO_PKG_VERSION"), "typst": render::typst::TYPST_VERSION},
-        "config": {
-            "file": config_file.map(|f| f.display().to_string()),
-            "sha256": config_hash,
-            "city": config.city,
-            "city_en": config.city_en,
-            "time_zone": config.time_zone,
-            "settings": config.metrics,
-        },
-        "archive": {
-            "root": archive.root,
-            "rows": archive.rows(),
-            "files": inputs,
-        },
-        "queries": queries,
-        "templates": templates,
-        "rows": {
-            "tickets_in_period": m.city.tickets,
-            "dispatched_in_period": m.city.dispatched,
-            "scored_in_period": m.city.scored_tickets,
-            "scores": m.scores.len(),
-            "districts": count("district"),
-            "streets": count("street"),
-            "departments": count("department"),
-            "ranked": m.scores.iter().filter(|s| s.rank.is_some()).count(),
-            "watch_list": m.scores.iter().filter(|s| s.watch_list).count(),
-            "monthly_bottom_entries": m.bottom.len(),
-        },
-        "outputs": outputs,
-        "run": {
-            "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "seconds": (run.seconds * 1000.0).round() / 1000.0,
-        },
-    });
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(())
+}
+
+impl Manifest<'_> {
+    fn write(&self, dir: &Path, m: &metrics::Metrics, run: &Run) -> Result<()> {
+        let (period, archive, config, config_file, lang) =
+            (self.period, self.archive, self.config, self.config_file, self.lang);
+        let inputs = &self.inputs;
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        let outputs: Vec<serde_json::Value> = names
+            .iter()
+            .map(|n| -> Result<serde_json::Value> {
+                let p = dir.join(n);
+                Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
+            })
+            .collect::<Result<_>>()?;
+        let text_hash = |file: String, text: &str| json!({"file": file, "sha256": hash::sha256_hex(text.as_bytes())});
+        let queries: Vec<_> = queries::FILES.iter().map(|(n, t)| text_hash(format!("queries/{n}.sql"), t)).collect();
+        let templates = vec![
+            text_hash("report-templates/report.typ".into(), render::REPORT_TEMPLATE),
+            text_hash("report-templates/locales/zh.json".into(), render::format::ZH),
+            text_hash("report-templates/locales/en.json".into(), render::format::EN),
+        ];
+        let count = |t: &str| m.scores.iter().filter(|s| s.unit_type == t).count();
+        let config_hash = match config_file {
+            Some(f) => Some(hash::file_sha256(f)?),
+            None => None,
+        };
+        let manifest = json!({
+            "period": period.label(),
+            "fingerprint": self.fingerprint,
+            "start": period.start.to_string(),
+            "end_exclusive": period.end.to_string(),
+            "previous_period": m.previous_period,
+            "year_earlier_period": period.year_earlier().label(),
+            "lang": if lang == Lang::Zh { "zh" } else { "en" },
+            "program": {"name": "hotline", "version": env!("CARGO_PKG_VERSION"), "typst": render::typst::TYPST_VERSION},
+            "config": {
+                "file": config_file.map(|f| f.display().to_string()),
+                "sha256": config_hash,
+                "city": config.city,
+                "city_en": config.city_en,
+                "time_zone": config.time_zone,
+                "settings": config.metrics,
+            },
+            "archive": {
+                "root": archive.root,
+                "rows": archive.rows(),
+                "files": inputs,
+            },
+            "queries": queries,
+            "templates": templates,
+            "rows": {
+                "tickets_in_period": m.city.tickets,
+                "dispatched_in_period": m.city.dispatched,
+                "scored_in_period": m.city.scored_tickets,
+                "scores": m.scores.len(),
+                "districts": count("district"),
+                "streets": count("street"),
+                "departments": count("department"),
+                "ranked": m.scores.iter().filter(|s| s.rank.is_some()).count(),
+                "watch_list": m.scores.iter().filter(|s| s.watch_list).count(),
+                "monthly_bottom_entries": m.bottom.len(),
+            },
+            "outputs": outputs,
+            "run": {
+                "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "seconds": (run.seconds * 1000.0).round() / 1000.0,
+            },
+        });
+        std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+        Ok(())
+    }
 }

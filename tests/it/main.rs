@@ -5,4 +5,5 @@ mod common;
 mod context;
 mod exports;
 mod metrics;
+mod run;
 mod sql;
