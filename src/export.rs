@@ -312,3 +312,24 @@ impl ScoreTable<'_> {
         Ok(())
     }
 }
+
+/// `monthly_bottom.csv`: each month's bottom-N per ranking group of the watch-list unit types
+/// (monthly_bottom.sql), for the months of the period.
+pub fn write_monthly_bottom<W: Write>(w: W, rows: &[crate::metrics::BottomEntry]) -> Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(["month", "unit_type", "unit_group", "unit", "parent", "score", "scored_tickets", "bottom_rank"])?;
+    for b in rows {
+        out.write_record([
+            b.month.format("%Y-%m").to_string(),
+            b.unit_type.clone(),
+            b.unit_group.clone(),
+            b.unit.clone(),
+            b.parent.clone().unwrap_or_default(),
+            b.score.map(|x| format!("{x}")).unwrap_or_default(),
+            b.scored_tickets.to_string(),
+            b.bottom_rank.to_string(),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
+}

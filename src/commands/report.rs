@@ -298,7 +298,8 @@ async fn archive_range(ctx: &datafusion::prelude::SessionContext) -> Result<Stri
     Ok(format!("{lo} to {hi}"))
 }
 
-/// scores.csv, scores.json, scores.parquet and scores.xlsx: the same rows.
+/// scores.csv, scores.json, scores.parquet and scores.xlsx (the same rows), and the monthly
+/// bottom-N lists behind the watch list.
 fn write_scores(dir: &Path, label: &str, m: &metrics::Metrics, timestamp: i64) -> Result<()> {
     let table = export::ScoreTable { period: label, previous_period: &m.previous_period, scores: &m.scores };
     let csv_path = dir.join("scores.csv");
@@ -311,6 +312,9 @@ fn write_scores(dir: &Path, label: &str, m: &metrics::Metrics, timestamp: i64) -
         .with_context(|| format!("writing {}", json_path.display()))?;
     table.write_parquet(&dir.join("scores.parquet"))?;
     table.write_xlsx(&dir.join("scores.xlsx"), timestamp)?;
+    let bottom_path = dir.join("monthly_bottom.csv");
+    export::write_monthly_bottom(BufWriter::new(File::create(&bottom_path)?), &m.bottom)
+        .with_context(|| format!("writing {}", bottom_path.display()))?;
     Ok(())
 }
 

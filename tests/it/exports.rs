@@ -191,7 +191,7 @@ fn the_manifest_names_every_input_with_its_checksum() {
     assert_eq!((m["rows"]["districts"].as_u64(), m["rows"]["streets"].as_u64()), (Some(2), Some(2)));
     let outputs = m["outputs"].as_array().unwrap();
     let names: Vec<&str> = outputs.iter().map(|o| o["file"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["scores.csv", "scores.json", "scores.parquet", "scores.xlsx"]);
+    assert_eq!(names, vec!["monthly_bottom.csv", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx"]);
     for o in outputs {
         let bytes = std::fs::read(report.join(o["file"].as_str().unwrap())).unwrap();
         assert_eq!(o["sha256"], sha(&bytes));

@@ -60,7 +60,15 @@ fn a_second_run_skips_and_a_forced_run_writes_the_same_bytes() {
     let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        vec!["manifest.json", "report.pdf", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx"]
+        vec![
+            "manifest.json",
+            "monthly_bottom.csv",
+            "report.pdf",
+            "scores.csv",
+            "scores.json",
+            "scores.parquet",
+            "scores.xlsx"
+        ]
     );
 
     let out = run(&config, &[]).output().unwrap();
