@@ -21,7 +21,9 @@ pub const DEFAULT_ARCHIVE: &str = "output/archive";
         hotline generate                       # write the demo archive to output/archive\n  \
         hotline report --period 2025           # annual report into output/2025/\n  \
         hotline report --period 2025Q3 --no-pdf\n  \
-        hotline sql \"SELECT district, count(*) FROM tickets GROUP BY 1 ORDER BY 2 DESC\""
+        hotline run --config hotline.toml      # the scheduled job ([run] in the config)\n  \
+        hotline sql \"SELECT district, count(*) FROM tickets GROUP BY 1 ORDER BY 2 DESC\"\n  \
+        hotline sql                            # interactive SQL shell"
 )]
 pub struct Cli {
     #[command(subcommand)]
