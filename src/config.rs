@@ -122,10 +122,11 @@ impl Population {
             error::usage(format!("cannot read the population table {}: {e}", path.display()))
                 .hint("set `population.file` in hotline.toml to a CSV with columns district,street,population, or to \"builtin\" or \"\"")
         })?;
-        let text = String::from_utf8(bytes.clone())
+        let sha256 = Some(crate::hash::sha256_hex(&bytes));
+        let text = String::from_utf8(bytes)
             .map_err(|_| error::data(format!("{}: not UTF-8 text", path.display())).hint("save the CSV as UTF-8"))?;
         let rows = parse_population(text.trim_start_matches('\u{feff}'), &path.display().to_string())?;
-        Ok(Population { source: path.display().to_string(), sha256: Some(crate::hash::sha256_hex(&bytes)), rows })
+        Ok(Population { source: path.display().to_string(), sha256, rows })
     }
 }
 

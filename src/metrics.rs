@@ -321,7 +321,8 @@ fn bottom_entries(batches: &[RecordBatch], period: &Period) -> Result<Vec<Bottom
     Ok(out)
 }
 
-fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
+/// Register `batches` as the in-memory table `name`, replacing any table of that name.
+pub fn register(ctx: &SessionContext, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => bail!("internal: no schema for table {name}"),

@@ -7,9 +7,12 @@ pub const TAXONOMY_CSV: &str = include_str!("../data/taxonomy/category-taxonomy-
 
 #[derive(Debug, Clone)]
 pub struct District {
+    /// GB/T 2260 code
+    pub code: String,
     pub name: String,
     pub name_en: String,
     pub population: u64,
+    pub area_km2: f64,
     /// core, central, new-development, ecological
     pub kind: String,
 }
@@ -40,9 +43,11 @@ pub fn districts() -> Vec<District> {
     rows(DISTRICTS_CSV)
         .iter()
         .map(|r| District {
+            code: r[0].to_string(),
             name: r[1].to_string(),
             name_en: r[2].to_string(),
             population: r[3].parse().expect("population"),
+            area_km2: r[4].parse().expect("area"),
             kind: r[5].to_string(),
         })
         .collect()

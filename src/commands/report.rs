@@ -45,7 +45,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         config,
         config_file,
     };
-    let done = job.run(None)?;
+    let done = job.run(false)?;
     super::say(&done.summary());
     Ok(())
 }
@@ -128,7 +128,7 @@ impl Job {
 
     /// Compute and write the report. With `skip_if_unchanged`, a target whose manifest has the
     /// same fingerprint is left as it is (the run says so).
-    pub fn run(&self, skip_if_unchanged: Option<bool>) -> Result<Done> {
+    pub fn run(&self, skip_if_unchanged: bool) -> Result<Done> {
         let started = Instant::now();
         let started_at = chrono::Utc::now();
         let period = &self.period;
@@ -141,9 +141,7 @@ impl Job {
         let archive = rt.block_on(engine::register_archive(&ctx, &self.archive))?;
         let inputs = input_files(&archive)?;
         let fingerprint = self.fingerprint(&inputs)?;
-        if skip_if_unchanged == Some(true)
-            && let Some(when) = unchanged_since(&target, &fingerprint)
-        {
+        if skip_if_unchanged && let Some(when) = unchanged_since(&target, &fingerprint) {
             return Ok(Done {
                 target,
                 units: 0,

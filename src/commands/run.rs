@@ -128,7 +128,7 @@ fn run_logged(args: &RunArgs, config: Config, file: Option<PathBuf>, log: &mut L
         config,
         config_file: file,
     };
-    let done = job.run(Some(!args.force))?;
+    let done = job.run(!args.force)?;
     log.line(&format!("hotline run: {}", done.summary()));
     Ok(())
 }

@@ -55,9 +55,7 @@ pub fn sql(args: SqlArgs) -> Result<()> {
         let label = period.label();
         let table =
             crate::export::ScoreTable { period: &label, previous_period: &m.previous_period, scores: &m.scores };
-        let batch = table.batch()?;
-        let mem = datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-        ctx.register_table("scores", std::sync::Arc::new(mem))?;
+        crate::metrics::register(&ctx, "scores", vec![table.batch()?])?;
         super::say(&format!("tables scores and monthly_bottom hold the report's metrics for {label}"));
     }
     sqltool::register_reference(&ctx, &config.metrics.population)?;

@@ -14,11 +14,11 @@ use anyhow::{Context, Result};
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::SessionContext;
 
 use crate::error::{self, UserError};
+use crate::metrics::register;
 
 /// Personal-data columns (spec §1) and how `tickets` shows them unless personal data is allowed.
 pub const PERSONAL: [&str; 3] = ["caller_id", "caller_phone", "content"];
@@ -71,14 +71,6 @@ fn rand_salt() -> u64 {
 /// The reference tables: `districts`, `streets` (embedded) and `population` (the configured table).
 pub fn register_reference(ctx: &SessionContext, population: &crate::config::Population) -> Result<()> {
     let districts = crate::reference::districts();
-    let codes: Vec<String> = csv::Reader::from_reader(crate::reference::DISTRICTS_CSV.as_bytes())
-        .records()
-        .map(|r| r.map(|r| r[0].to_string()))
-        .collect::<Result<_, _>>()?;
-    let areas: Vec<f64> = csv::Reader::from_reader(crate::reference::DISTRICTS_CSV.as_bytes())
-        .records()
-        .map(|r| r.map(|r| r[4].parse().unwrap_or(f64::NAN)))
-        .collect::<Result<_, _>>()?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("code", DataType::Utf8, false),
         Field::new("district", DataType::Utf8, false),
@@ -88,17 +80,17 @@ pub fn register_reference(ctx: &SessionContext, population: &crate::config::Popu
         Field::new("type", DataType::Utf8, false),
     ]));
     let batch = RecordBatch::try_new(
-        schema.clone(),
+        schema,
         vec![
-            Arc::new(StringArray::from_iter_values(codes.iter())),
+            Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.code.as_str()))),
             Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.name.as_str()))),
             Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.name_en.as_str()))),
             Arc::new(Int64Array::from_iter_values(districts.iter().map(|d| d.population as i64))),
-            Arc::new(Float64Array::from(areas)),
+            Arc::new(Float64Array::from_iter_values(districts.iter().map(|d| d.area_km2))),
             Arc::new(StringArray::from_iter_values(districts.iter().map(|d| d.kind.as_str()))),
         ],
     )?;
-    ctx.register_table("districts", Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
+    register(ctx, "districts", vec![batch])?;
     let streets = crate::reference::streets();
     let schema = Arc::new(Schema::new(vec![
         Field::new("district", DataType::Utf8, false),
@@ -106,18 +98,15 @@ pub fn register_reference(ctx: &SessionContext, population: &crate::config::Popu
         Field::new("type", DataType::Utf8, false),
     ]));
     let batch = RecordBatch::try_new(
-        schema.clone(),
+        schema,
         vec![
             Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.district.as_str()))),
             Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.name.as_str()))),
             Arc::new(StringArray::from_iter_values(streets.iter().map(|s| s.kind.as_str()))),
         ],
     )?;
-    ctx.register_table("streets", Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))?;
-    let batch = crate::config::population_batch(population)?;
-    ctx.deregister_table("population")?;
-    ctx.register_table("population", Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))?;
-    Ok(())
+    register(ctx, "streets", vec![batch])?;
+    register(ctx, "population", vec![crate::config::population_batch(population)?])
 }
 
 /// Only queries: DDL, DML (INSERT, COPY …) and statements (SET …) are refused by DataFusion.

@@ -54,13 +54,18 @@ pub fn parse(name: &str, sql: &str, source: &str) -> Saved {
     }
     // placeholders used but not declared still count as parameters
     for p in placeholders(sql) {
-        let base = p.strip_suffix("_start").or_else(|| p.strip_suffix("_end")).filter(|b| b.ends_with("period"));
-        let declared = base.unwrap_or(&p);
+        let declared = period_base(&p).unwrap_or(&p);
         if !params.iter().any(|(n, _)| n == declared) {
             params.push((declared.to_string(), String::new()));
         }
     }
     Saved { name: name.to_string(), description, params, sql: sql.to_string(), source: source.to_string() }
+}
+
+/// `period` for the placeholders `$period_start` / `$period_end` (any name ending in `period`):
+/// they are bound from one `--param period=…`.
+fn period_base(placeholder: &str) -> Option<&str> {
+    placeholder.strip_suffix("_start").or_else(|| placeholder.strip_suffix("_end")).filter(|b| b.ends_with("period"))
 }
 
 /// `$name` placeholders in the SQL text, outside string literals and comments.
@@ -149,7 +154,7 @@ pub fn bind(
     let mut used = vec![false; given.len()];
     let mut missing = Vec::new();
     for p in &wanted {
-        let period_base = p.strip_suffix("_start").or_else(|| p.strip_suffix("_end")).filter(|b| b.ends_with("period"));
+        let period_base = period_base(p);
         let key = period_base.unwrap_or(p);
         let Some(i) = given.iter().position(|(k, _)| k == key) else {
             if !missing.contains(&key.to_string()) {
