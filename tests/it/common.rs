@@ -9,6 +9,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::parquet::arrow::ArrowWriter;
 use hotline::schema;
+use proptest::prelude::*;
 
 /// One ticket, with times given as offsets from dispatch (the way deadlines are written).
 #[derive(Clone, Debug)]
@@ -55,6 +56,37 @@ pub fn ticket(id: &str, district: &str) -> T {
         satisfaction: Some("satisfied"),
         excluded: None,
     }
+}
+
+/// A random ticket `i` received within 365 days from `start`, for property tests: three
+/// districts, an optional street, any urgency, 80 % dispatched, response within 40 h and closing
+/// within 20 days (or never), any follow-up answers, and 10 % excluded (duplicate or invalid).
+pub fn arb_ticket(i: usize, start: NaiveDateTime) -> impl Strategy<Value = T> {
+    (
+        0u32..365,
+        prop::sample::select(vec!["甲区", "乙区", "丙区"]),
+        prop::option::of(prop::sample::select(vec!["一街道", "二街道"])),
+        prop::option::of(prop::sample::select(vec!["emergency", "utility", "general", "complex"])),
+        prop::bool::weighted(0.8),
+        prop::option::of(0..40 * H),
+        prop::option::of(0..20 * DAY),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec!["satisfied", "basically_satisfied", "dissatisfied"])),
+        prop::option::weighted(0.1, prop::sample::select(vec!["duplicate", "invalid"])),
+    )
+        .prop_map(move |(day, district, street, urgency, dispatched, resp, closed, resolved, sat, excluded)| {
+            let mut t = ticket(&i.to_string(), district);
+            t.received = start + Duration::days(day as i64);
+            t.street = street.map(str::to_string);
+            t.urgency = urgency;
+            t.dispatch_after_min = dispatched.then_some(3);
+            t.responded_after_s = resp;
+            t.closed_after_s = closed;
+            t.resolved = resolved;
+            t.satisfaction = sat;
+            t.excluded = excluded;
+            t
+        })
 }
 
 impl T {

@@ -229,34 +229,6 @@ fn ties_at_the_bottom_boundary_are_all_included() {
 // ----------------------------------------------------------------------------------------
 // Property: the months of a year add up to the year (numerators and denominators alike).
 
-fn arb_ticket(i: usize) -> impl Strategy<Value = T> {
-    (
-        0u32..365,
-        prop::sample::select(vec!["甲区", "乙区"]),
-        prop::option::of(prop::sample::select(vec!["一街道", "二街道"])),
-        prop::option::of(prop::sample::select(vec!["emergency", "utility", "general", "complex"])),
-        prop::bool::weighted(0.85),
-        prop::option::of(0..40 * H),
-        prop::option::of(0..20 * DAY),
-        prop::option::of(any::<bool>()),
-        prop::option::of(prop::sample::select(vec!["satisfied", "basically_satisfied", "dissatisfied"])),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(move |(day, district, street, urgency, dispatched, resp, closed, resolved, sat, excluded)| {
-            let mut t = ticket(&i.to_string(), district);
-            t.received = at(2025, 1, 1, 0, 30, 0) + chrono::Duration::days(day as i64);
-            t.street = street.map(str::to_string);
-            t.urgency = urgency;
-            t.dispatch_after_min = dispatched.then_some(3);
-            t.responded_after_s = resp;
-            t.closed_after_s = closed;
-            t.resolved = resolved;
-            t.satisfaction = sat;
-            t.excluded = excluded.then_some("invalid");
-            t
-        })
-}
-
 fn counts(m: &Metrics) -> std::collections::BTreeMap<(String, String, Option<String>), [i64; 10]> {
     m.scores
         .iter()
@@ -285,7 +257,7 @@ proptest! {
 
     #[test]
     fn monthly_and_quarterly_counts_add_up_to_the_year(
-        tickets in (1usize..120).prop_flat_map(|n| (0..n).map(arb_ticket).collect::<Vec<_>>())
+        tickets in (1usize..120).prop_flat_map(|n| (0..n).map(|i| arb_ticket(i, at(2025, 1, 1, 0, 30, 0))).collect::<Vec<_>>())
     ) {
         let year = counts(&compute(&tickets, &Period::year(2025), &settings_min(1)));
         for parts in [

@@ -123,6 +123,12 @@ fn personal_data_is_masked_unless_allowed() {
     assert!(stderr(&out).contains("unmasked"), "{}", stderr(&out));
 }
 
+/// The saved query `streets_by_category` for 2025 with `category` as given, as CSV.
+fn streets_by_category(dir: &str, category: &str) -> std::process::Output {
+    let category = format!("category={category}");
+    sql(dir, &["--format", "csv", "--query", "streets_by_category", "--param", &category, "--param", "period=2025"])
+}
+
 #[test]
 fn saved_queries_bind_hostile_values_as_plain_strings() {
     let d = tempfile::tempdir().unwrap();
@@ -130,38 +136,14 @@ fn saved_queries_bind_hostile_values_as_plain_strings() {
     let list = sql(&a, &["--list"]);
     assert!(stdout(&list).contains("streets_by_category"));
     assert!(stdout(&list).contains("--param category=…"));
-    let out = sql(
-        &a,
-        &[
-            "--format",
-            "csv",
-            "--query",
-            "streets_by_category",
-            "--param",
-            "category=自来水供应",
-            "--param",
-            "period=2025",
-        ],
-    );
+    let out = streets_by_category(&a, "自来水供应");
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let rows: Vec<String> = text.lines().skip(1).map(|l| l.split(',').take(3).collect::<Vec<_>>().join(",")).collect();
     assert_eq!(rows, vec!["乙区,二街道,2", "甲区,一街道,1"]);
     for hostile in ["'; DROP TABLE tickets; --", "自来水供应' OR '1'='1", "$period_start", "#read(\"/etc/passwd\")"]
     {
-        let out = sql(
-            &a,
-            &[
-                "--format",
-                "csv",
-                "--query",
-                "streets_by_category",
-                "--param",
-                &format!("category={hostile}"),
-                "--param",
-                "period=2025",
-            ],
-        );
+        let out = streets_by_category(&a, hostile);
         assert!(out.status.success(), "{hostile}: {}", stderr(&out));
         // no street has that category: only the header comes back
         assert_eq!(stdout(&out).lines().count(), 1, "{hostile}: {}", stdout(&out));
