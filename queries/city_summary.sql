@@ -1,25 +1,32 @@
--- city_summary: city-wide volume and rates over the months [$start, $end), from ticket_facts.
+-- city_summary: city-wide volume and rates for every period of the table periods (bucket,
+-- period_start, period_end): the report's period ('current'), the previous period, the same
+-- period a year earlier and each single month of the scanned range ('month'), from
+-- ticket_facts in one pass. A period with no tickets still gets its row (counts 0, rates null).
 -- Includes tickets whose district, street or department is null (they belong to no unit but
 -- are part of the city's work). Satisfaction weights: the district row of score_settings
 -- (they are the same for every unit type). Population: the district rows of the population
 -- table (null when it has none); tickets_per_1000 = tickets ÷ population × 1000.
 WITH s AS (
   SELECT
-    sum(tickets) AS tickets,
-    sum(dispatched) AS dispatched,
-    sum(scored) AS scored_tickets,
-    sum(responded_on_time) AS responded_on_time,
-    sum(closed_on_time) AS closed_on_time,
-    sum(resolved_yes) AS resolved_yes,
-    sum(resolved_answered) AS resolved_answered,
-    sum(satisfied) AS satisfied,
-    sum(basically_satisfied) AS basically_satisfied,
-    sum(dissatisfied) AS dissatisfied,
-    count(DISTINCT month) AS months
-  FROM ticket_facts
-  WHERE month >= $start AND month < $end
+    p.bucket, p.period_start,
+    sum(f.tickets) AS tickets,
+    sum(f.dispatched) AS dispatched,
+    sum(f.scored) AS scored_tickets,
+    sum(f.responded_on_time) AS responded_on_time,
+    sum(f.closed_on_time) AS closed_on_time,
+    sum(f.resolved_yes) AS resolved_yes,
+    sum(f.resolved_answered) AS resolved_answered,
+    sum(f.satisfied) AS satisfied,
+    sum(f.basically_satisfied) AS basically_satisfied,
+    sum(f.dissatisfied) AS dissatisfied,
+    count(DISTINCT f.month) AS months
+  FROM periods p
+  LEFT JOIN ticket_facts f ON f.month >= p.period_start AND f.month < p.period_end
+  GROUP BY p.bucket, p.period_start
 )
 SELECT
+  s.bucket,
+  s.period_start,
   coalesce(s.tickets, 0) AS tickets,
   coalesce(s.dispatched, 0) AS dispatched,
   coalesce(s.scored_tickets, 0) AS scored_tickets,
@@ -36,3 +43,4 @@ SELECT
 FROM s
 CROSS JOIN (SELECT * FROM score_settings WHERE unit_type = 'district') w
 CROSS JOIN (SELECT sum(population) AS population FROM population WHERE street IS NULL) p
+ORDER BY s.bucket, s.period_start

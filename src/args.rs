@@ -21,6 +21,7 @@ pub const DEFAULT_ARCHIVE: &str = "output/archive";
         hotline generate                       # write the demo archive to output/archive\n  \
         hotline report --period 2025           # annual report into output/2025/\n  \
         hotline report --period 2025Q3 --no-pdf\n  \
+        hotline report --period 2025 --units district,department   # plus one PDF per unit\n  \
         hotline run --config hotline.toml      # the scheduled job ([run] in the config)\n  \
         hotline sql \"SELECT district, count(*) FROM tickets GROUP BY 1 ORDER BY 2 DESC\"\n  \
         hotline sql                            # interactive SQL shell"
@@ -76,9 +77,16 @@ pub struct ReportArgs {
     /// Parent folder of the report folder; the report goes to <OUT>/<period>/
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
-    /// Compute and write everything except the PDF
+    /// Compute and write everything except the PDFs
     #[arg(long)]
     pub no_pdf: bool,
+    /// Also write one PDF per unit of these types into <OUT>/<period>/<type>/: a comma list of
+    /// district, street, department (or all); units.csv lists every unit and what happened
+    #[arg(long, value_name = "TYPES")]
+    pub units: Option<String>,
+    /// Typst processes rendering unit reports at once (default: the number of CPUs)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
     #[arg(long)]
     pub today: Option<String>,

@@ -259,6 +259,8 @@ pub struct RunSettings {
     /// `zh` or `en`.
     pub lang: String,
     pub pdf: bool,
+    /// Unit types that also get one PDF per unit (district, street, department); empty: none.
+    pub units: Vec<String>,
     /// A file that every run appends its progress and summary to.
     pub log: Option<PathBuf>,
 }
@@ -271,6 +273,7 @@ impl Default for RunSettings {
             period: "last-quarter".into(),
             lang: "zh".into(),
             pdf: true,
+            units: Vec::new(),
             log: None,
         }
     }
@@ -311,6 +314,7 @@ struct RawRun {
     period: Option<String>,
     lang: Option<String>,
     pdf: Option<bool>,
+    units: Option<Vec<String>>,
     log: Option<String>,
 }
 
@@ -568,6 +572,14 @@ impl Config {
             }
             if let Some(p) = r.pdf {
                 c.run.pdf = p;
+            }
+            if let Some(u) = r.units {
+                c.run.units = if u.is_empty() {
+                    Vec::new()
+                } else {
+                    crate::render::units::parse_unit_types(&u.join(","))
+                        .map_err(|e| error::usage(format!("`run.units`: {e}")))?
+                };
             }
             c.run.log = r.log.filter(|l| !l.is_empty()).map(|l| base.join(l));
         }

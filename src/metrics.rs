@@ -110,6 +110,69 @@ pub struct CitySummary {
     pub tickets_per_1000: Option<f64>,
 }
 
+/// A unit's figures in one month (unit_months.sql): the monthly trend of a unit report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitMonth {
+    pub month: NaiveDate,
+    pub unit_type: String,
+    pub unit: String,
+    pub parent: Option<String>,
+    pub tickets: i64,
+    pub scored_tickets: i64,
+    pub response_rate: Option<f64>,
+    pub resolution_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+    pub on_time_rate: Option<f64>,
+    pub score: Option<f64>,
+    pub rank: Option<i64>,
+}
+
+/// A ranking group taken as a whole (peer_rates.sql): what a unit is compared with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerRates {
+    pub unit_type: String,
+    pub unit_group: String,
+    pub units: i64,
+    pub ranked: i64,
+    pub tickets: i64,
+    pub scored_tickets: i64,
+    pub response_rate: Option<f64>,
+    pub resolution_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+    pub on_time_rate: Option<f64>,
+    pub median_score: Option<f64>,
+}
+
+/// Contacts of one category for the city or a unit (unit_categories.sql).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryCount {
+    pub unit_type: String,
+    pub unit: Option<String>,
+    pub parent: Option<String>,
+    /// 1: level-1 category (city only); 2: level-2 category.
+    pub level: i64,
+    pub category_l1: String,
+    pub category_l2: Option<String>,
+    pub tickets: i64,
+    pub tickets_year_earlier: i64,
+    pub tickets_change_yoy: Option<f64>,
+    pub resolution_rate: Option<f64>,
+    pub category_rank: i64,
+}
+
+impl CategoryCount {
+    /// The category's display name: level 2 when there is one.
+    pub fn name(&self) -> &str {
+        self.category_l2.as_deref().unwrap_or(&self.category_l1)
+    }
+}
+
+/// A unit known to the archive around the period: (unit_type, unit, parent).
+pub type UnitKey = (String, String, Option<String>);
+
+/// How many of each unit's top categories `Metrics::categories` keeps (the city keeps all).
+pub const UNIT_CATEGORIES_KEPT: i64 = 10;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Metrics {
     pub period: String,
@@ -125,6 +188,16 @@ pub struct Metrics {
     /// Days of the period with tickets, and the busiest day.
     pub days_with_tickets: i64,
     pub peak_day: Option<(NaiveDate, i64)>,
+    /// City-wide figures of each month of the scanned range (the 12 months before the period
+    /// and the period's own months).
+    pub city_months: Vec<(NaiveDate, CitySummary)>,
+    /// Every unit's figures per month, same range.
+    pub unit_months: Vec<UnitMonth>,
+    pub peers: Vec<PeerRates>,
+    /// City categories (levels 1 and 2), and each unit's top level-2 categories.
+    pub categories: Vec<CategoryCount>,
+    /// Every unit with tickets in the scanned range, including those with none in the period.
+    pub known_units: Vec<UnitKey>,
 }
 
 impl Metrics {
@@ -134,6 +207,10 @@ impl Metrics {
 
     pub fn of_group<'a>(&'a self, unit_group: &'a str) -> impl Iterator<Item = &'a UnitScore> + 'a {
         self.scores.iter().filter(move |s| s.unit_group == unit_group)
+    }
+
+    pub fn peer(&self, unit_type: &str, unit_group: &str) -> Option<&PeerRates> {
+        self.peers.iter().find(|p| p.unit_type == unit_type && p.unit_group == unit_group)
     }
 }
 
@@ -173,13 +250,17 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     register(ctx, "ticket_facts", facts)?;
     let unit_month = queries::run(ctx, "unit_month", &[]).await?;
     register(ctx, "unit_month", unit_month)?;
-    let units = ctx.sql("SELECT DISTINCT unit_type, unit FROM unit_month ORDER BY 1, 2").await?.collect().await?;
-    let mut pairs = Vec::new();
+    let units =
+        ctx.sql("SELECT DISTINCT unit_type, unit, parent FROM unit_month ORDER BY 1, 2, 3").await?.collect().await?;
+    let mut known_units = Vec::new();
     for b in &units {
-        for (t, u) in strings(b, "unit_type")?.into_iter().zip(strings(b, "unit")?) {
-            pairs.push((t.unwrap_or_default(), u.unwrap_or_default()));
+        let (t, u, p) = (strings(b, "unit_type")?, strings(b, "unit")?, strings(b, "parent")?);
+        for k in 0..b.num_rows() {
+            known_units.push((t[k].clone().unwrap_or_default(), u[k].clone().unwrap_or_default(), p[k].clone()));
         }
     }
+    let mut pairs: Vec<(String, String)> = known_units.iter().map(|(t, u, _)| (t.clone(), u.clone())).collect();
+    pairs.dedup();
     register(ctx, "unit_groups", vec![config::unit_groups_batch(&pairs)?])?;
 
     // Every period the scores are needed for, in one run of unit_scores.sql: the period, the
@@ -234,9 +315,30 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     register(ctx, "watch", watch)?;
 
     let scores = unit_scores(&queries::run(ctx, "unit_report", &[]).await?)?;
-    let city = city_summary(&queries::run(ctx, "city_summary", &range(period)).await?)?;
-    let city_previous = city_summary(&queries::run(ctx, "city_summary", &range(&previous)).await?)?;
-    let city_year_earlier = city_summary(&queries::run(ctx, "city_summary", &range(&earlier)).await?)?;
+    let mut city_periods = city_summaries(&queries::run(ctx, "city_summary", &[]).await?)?;
+    let mut take = |bucket: &str| -> Result<CitySummary> {
+        let i = city_periods.iter().position(|(b, _, _)| b == bucket).context("city_summary.sql: missing bucket")?;
+        Ok(city_periods.remove(i).2)
+    };
+    let city = take("current")?;
+    let city_previous = take("previous")?;
+    let city_year_earlier = take("year_earlier")?;
+    let city_months = city_periods.into_iter().map(|(_, month, c)| (month, c)).collect();
+    let unit_months = unit_months(&queries::run(ctx, "unit_months", &[]).await?)?;
+    let peers = peer_rates(&queries::run(ctx, "peer_rates", &[]).await?)?;
+    let categories = category_counts(
+        &queries::run(
+            ctx,
+            "unit_categories",
+            &[
+                ("start", ts(period.start)),
+                ("end", ts(period.end)),
+                ("ye_start", ts(earlier.start)),
+                ("ye_end", ts(earlier.end)),
+            ],
+        )
+        .await?,
+    )?;
 
     let daily = queries::run(ctx, "daily_volume", &range(period)).await?;
     let days_with_tickets = daily.iter().map(|b| b.num_rows() as i64).sum();
@@ -259,6 +361,11 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
         bottom: bottom_entries(&bottom, period)?,
         days_with_tickets,
         peak_day,
+        city_months,
+        unit_months,
+        peers,
+        categories,
+        known_units,
     })
 }
 
@@ -450,20 +557,132 @@ fn unit_scores(batches: &[RecordBatch]) -> Result<Vec<UnitScore>> {
     Ok(out)
 }
 
-fn city_summary(batches: &[RecordBatch]) -> Result<CitySummary> {
-    let b = batches.iter().find(|b| b.num_rows() > 0).context("city_summary.sql returned no row")?;
-    let i = |name| -> Result<i64> { Ok(ints(b, name)?[0].unwrap_or(0)) };
-    let f = |name| -> Result<Option<f64>> { Ok(floats(b, name)?[0]) };
-    Ok(CitySummary {
-        tickets: i("tickets")?,
-        dispatched: i("dispatched")?,
-        scored_tickets: i("scored_tickets")?,
-        response_rate: f("response_rate")?,
-        resolution_rate: f("resolution_rate")?,
-        satisfaction_rate: f("satisfaction_rate")?,
-        on_time_rate: f("on_time_rate")?,
-        months: i("months")?,
-        population: ints(b, "population")?[0],
-        tickets_per_1000: f("tickets_per_1000")?,
-    })
+/// (bucket, period start, summary) per row of city_summary.sql.
+fn city_summaries(batches: &[RecordBatch]) -> Result<Vec<(String, NaiveDate, CitySummary)>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (bucket, start) = (strings(b, "bucket")?, dates(b, "period_start")?);
+        let i = |name| ints(b, name);
+        let f = |name| floats(b, name);
+        let (tickets, dispatched, scored, months, population) =
+            (i("tickets")?, i("dispatched")?, i("scored_tickets")?, i("months")?, i("population")?);
+        let (rr, sr, mr, or, per_1000) = (
+            f("response_rate")?,
+            f("resolution_rate")?,
+            f("satisfaction_rate")?,
+            f("on_time_rate")?,
+            f("tickets_per_1000")?,
+        );
+        for k in 0..b.num_rows() {
+            let summary = CitySummary {
+                tickets: tickets[k].unwrap_or(0),
+                dispatched: dispatched[k].unwrap_or(0),
+                scored_tickets: scored[k].unwrap_or(0),
+                response_rate: rr[k],
+                resolution_rate: sr[k],
+                satisfaction_rate: mr[k],
+                on_time_rate: or[k],
+                months: months[k].unwrap_or(0),
+                population: population[k],
+                tickets_per_1000: per_1000[k],
+            };
+            out.push((bucket[k].clone().unwrap_or_default(), start[k].context("period_start")?, summary));
+        }
+    }
+    Ok(out)
+}
+
+fn unit_months(batches: &[RecordBatch]) -> Result<Vec<UnitMonth>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (month, ut, unit, parent) =
+            (dates(b, "month")?, strings(b, "unit_type")?, strings(b, "unit")?, strings(b, "parent")?);
+        let (tickets, scored, rank) = (ints(b, "tickets")?, ints(b, "scored_tickets")?, ints(b, "rank")?);
+        let f = |name| floats(b, name);
+        let (rr, sr, mr, or, score) =
+            (f("response_rate")?, f("resolution_rate")?, f("satisfaction_rate")?, f("on_time_rate")?, f("score")?);
+        for k in 0..b.num_rows() {
+            out.push(UnitMonth {
+                month: month[k].context("month")?,
+                unit_type: ut[k].clone().unwrap_or_default(),
+                unit: unit[k].clone().unwrap_or_default(),
+                parent: parent[k].clone(),
+                tickets: tickets[k].unwrap_or(0),
+                scored_tickets: scored[k].unwrap_or(0),
+                response_rate: rr[k],
+                resolution_rate: sr[k],
+                satisfaction_rate: mr[k],
+                on_time_rate: or[k],
+                score: score[k],
+                rank: rank[k],
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn peer_rates(batches: &[RecordBatch]) -> Result<Vec<PeerRates>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (ut, group) = (strings(b, "unit_type")?, strings(b, "unit_group")?);
+        let i = |name| ints(b, name);
+        let f = |name| floats(b, name);
+        let (units, ranked, tickets, scored) = (i("units")?, i("ranked")?, i("tickets")?, i("scored_tickets")?);
+        let (rr, sr, mr, or, median) = (
+            f("response_rate")?,
+            f("resolution_rate")?,
+            f("satisfaction_rate")?,
+            f("on_time_rate")?,
+            f("median_score")?,
+        );
+        for k in 0..b.num_rows() {
+            out.push(PeerRates {
+                unit_type: ut[k].clone().unwrap_or_default(),
+                unit_group: group[k].clone().unwrap_or_default(),
+                units: units[k].unwrap_or(0),
+                ranked: ranked[k].unwrap_or(0),
+                tickets: tickets[k].unwrap_or(0),
+                scored_tickets: scored[k].unwrap_or(0),
+                response_rate: rr[k],
+                resolution_rate: sr[k],
+                satisfaction_rate: mr[k],
+                on_time_rate: or[k],
+                median_score: median[k],
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn category_counts(batches: &[RecordBatch]) -> Result<Vec<CategoryCount>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (ut, unit, parent) = (strings(b, "unit_type")?, strings(b, "unit")?, strings(b, "parent")?);
+        let (l1, l2) = (strings(b, "category_l1")?, strings(b, "category_l2")?);
+        let i = |name| ints(b, name);
+        let (level, tickets, earlier, rank) =
+            (i("level")?, i("tickets")?, i("tickets_year_earlier")?, i("category_rank")?);
+        let (change, resolution) = (floats(b, "tickets_change_yoy")?, floats(b, "resolution_rate")?);
+        for k in 0..b.num_rows() {
+            let unit_type = ut[k].clone().unwrap_or_default();
+            let category_rank = rank[k].unwrap_or(0);
+            if unit_type != "city" && category_rank > UNIT_CATEGORIES_KEPT {
+                continue;
+            }
+            out.push(CategoryCount {
+                unit_type,
+                unit: unit[k].clone(),
+                parent: parent[k].clone(),
+                level: level[k].unwrap_or(2),
+                category_l1: l1[k].clone().unwrap_or_default(),
+                category_l2: l2[k].clone(),
+                tickets: tickets[k].unwrap_or(0),
+                tickets_year_earlier: earlier[k].unwrap_or(0),
+                tickets_change_yoy: change[k],
+                resolution_rate: resolution[k],
+                category_rank,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -17,6 +17,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("watch_list", include_str!("../queries/watch_list.sql")),
     ("unit_report", include_str!("../queries/unit_report.sql")),
     ("city_summary", include_str!("../queries/city_summary.sql")),
+    ("unit_months", include_str!("../queries/unit_months.sql")),
+    ("peer_rates", include_str!("../queries/peer_rates.sql")),
+    ("unit_categories", include_str!("../queries/unit_categories.sql")),
     ("daily_volume", include_str!("../queries/daily_volume.sql")),
 ];
 

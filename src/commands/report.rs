@@ -36,12 +36,18 @@ pub fn report(args: ReportArgs) -> Result<()> {
         super::say(&format!("using settings from {}", f.display()));
     }
     let period = Period::parse(&args.period, today(args.today.as_deref(), &config)?)?;
+    let units = match &args.units {
+        Some(spec) => render::units::parse_unit_types(spec).map_err(|e| error::usage(format!("--units: {e}")))?,
+        None => Vec::new(),
+    };
     let job = Job {
         period,
         archive: args.archive.archive.clone(),
         out: args.out.clone(),
         pdf: !args.no_pdf,
         lang: args.lang,
+        units,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
         config,
         config_file,
     };
@@ -57,8 +63,25 @@ pub struct Job {
     pub out: PathBuf,
     pub pdf: bool,
     pub lang: Lang,
+    /// Unit types that get one PDF per unit.
+    pub units: Vec<String>,
+    /// Typst processes at once for the unit reports.
+    pub jobs: usize,
     pub config: Config,
     pub config_file: Option<PathBuf>,
+}
+
+/// The number of CPUs (typst processes rendering unit reports at once).
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// Unit reports of a run: written, skipped (no tickets in the period), failed.
+#[derive(Default)]
+pub struct UnitCounts {
+    pub written: usize,
+    pub skipped: Vec<String>,
+    pub failed: Vec<String>,
 }
 
 /// What a job did.
@@ -72,6 +95,7 @@ pub struct Done {
     pub label: String,
     pub metrics_seconds: f64,
     pub seconds: f64,
+    pub unit_reports: Option<UnitCounts>,
     /// Set when the inputs were unchanged and nothing was written: when the output was made.
     pub skipped_since: Option<String>,
 }
@@ -85,7 +109,7 @@ impl Done {
             );
         }
         format!(
-            "wrote {}/ : scores ({} units, {} ranked){}; {} tickets in {}, metrics {:.2} s, total {:.2} s",
+            "wrote {}/ : scores ({} units, {} ranked){}{}; {} tickets in {}, metrics {:.2} s, total {:.2} s",
             self.target.display(),
             self.units,
             self.ranked,
@@ -93,6 +117,20 @@ impl Done {
                 (false, _) => String::new(),
                 (true, Some(p)) => format!(", report.pdf ({p} pages)"),
                 (true, None) => ", report.pdf".to_string(),
+            },
+            match &self.unit_reports {
+                None => String::new(),
+                Some(u) => {
+                    let mut s = format!(", {} unit reports", u.written);
+                    if !u.skipped.is_empty() {
+                        s.push_str(&format!(
+                            " ({} skipped, no tickets in the period: {})",
+                            u.skipped.len(),
+                            short_list(&u.skipped)
+                        ));
+                    }
+                    s
+                }
             },
             self.tickets,
             self.label,
@@ -121,6 +159,7 @@ impl Job {
             "period": self.period.label(),
             "lang": if self.lang == Lang::Zh { "zh" } else { "en" },
             "pdf": self.pdf,
+            "units": self.units,
             "inputs": inputs,
         });
         Ok(hash::sha256_hex(&serde_json::to_vec(&key)?))
@@ -152,6 +191,7 @@ impl Job {
                 label,
                 metrics_seconds: 0.0,
                 seconds: started.elapsed().as_secs_f64(),
+                unit_reports: None,
                 skipped_since: Some(when),
             });
         }
@@ -187,6 +227,7 @@ impl Job {
         };
         let data = render::report_data(&input)?;
         let mut pages = None;
+        let mut unit_reports = None;
         if self.pdf {
             // The Typst source and its data are built beside the output; on a typst error they
             // stay there (the error names the folder) for inspection, on success they are removed.
@@ -196,7 +237,10 @@ impl Job {
             std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
             std::fs::write(build.join("report.typ"), render::typst_source(self.lang, render::SECTIONS)?)?;
             render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
-            pages = pdf_pages(&dir.join("report.pdf"));
+            pages = render::pdf_pages(&dir.join("report.pdf"));
+            if !self.units.is_empty() {
+                unit_reports = Some(self.unit_reports(&input, &data, &build, dir, timestamp)?);
+            }
             std::fs::remove_dir_all(&build)?;
         }
         let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
@@ -224,9 +268,76 @@ impl Job {
             label,
             metrics_seconds: computed.as_secs_f64(),
             seconds: started.elapsed().as_secs_f64(),
+            unit_reports,
             skipped_since: None,
         })
     }
+
+    /// One PDF per unit of the asked types into `dir/<type>/`, and units.csv. A unit that fails
+    /// does not stop the others; any failure fails the run (after all units were tried), so
+    /// the previous output stays in place.
+    fn unit_reports(
+        &self,
+        input: &ReportInput,
+        data: &serde_json::Value,
+        build: &Path,
+        dir: &Path,
+        timestamp: i64,
+    ) -> Result<UnitCounts> {
+        use render::units::{self, Status};
+        let cx = units::UnitContext {
+            metrics: input.metrics,
+            period: input.period,
+            settings: input.settings,
+            locale: input.locale,
+            city: input.city,
+        };
+        let (docs, skipped) = units::plan(&cx, &self.units);
+        super::say(&format!(
+            "rendering {} unit reports ({}) on {} threads",
+            docs.len(),
+            self.units.join(", "),
+            self.jobs
+        ));
+        let common = json!({"t": data["t"], "meta": units::meta(&cx, &data["meta"])});
+        let mut outcomes = units::render(docs, &common, build, dir, timestamp, self.jobs)?;
+        outcomes.extend(skipped);
+        units::write_index(&dir.join("units.csv"), &outcomes)?;
+        let name = |o: &units::Outcome| match &o.parent {
+            Some(p) => format!("{}/{p}/{}", o.unit_type, o.unit),
+            None => format!("{}/{}", o.unit_type, o.unit),
+        };
+        let mut counts = UnitCounts::default();
+        let mut failures = Vec::new();
+        for o in &outcomes {
+            match &o.status {
+                Status::Written { .. } => counts.written += 1,
+                Status::Skipped(_) => counts.skipped.push(name(o)),
+                Status::Failed(reason) => {
+                    counts.failed.push(name(o));
+                    failures.push(format!("  {}: {}", name(o), reason.lines().take(4).collect::<Vec<_>>().join(" | ")));
+                }
+            }
+        }
+        if !counts.failed.is_empty() {
+            failures.truncate(10);
+            return Err(error::render(format!(
+                "{} of {} unit reports failed ({} rendered); nothing was published:\n{}",
+                counts.failed.len(),
+                counts.failed.len() + counts.written,
+                counts.written,
+                failures.join("\n")
+            ))
+            .hint("the previous output is unchanged; fix the cause and run again")
+            .into());
+        }
+        Ok(counts)
+    }
+}
+
+/// `a, b, c and 4 more`
+fn short_list(items: &[String]) -> String {
+    if items.len() <= 3 { items.join(", ") } else { format!("{} and {} more", items[..3].join(", "), items.len() - 3) }
 }
 
 /// The start time of the run that wrote `target`, when its manifest has this fingerprint.
@@ -274,16 +385,6 @@ fn creation_timestamp(period: &Period) -> i64 {
         .unwrap_or_else(|| period.end.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp())
 }
 
-/// Page count from the PDF's page tree (`/Type /Pages ... /Count N`), for the summary line.
-fn pdf_pages(path: &Path) -> Option<usize> {
-    let bytes = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    let at = text.find("/Type /Pages").or_else(|| text.find("/Type/Pages"))?;
-    let rest = &text[at..];
-    let count = rest.find("/Count")?;
-    rest[count + 6..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
-}
-
 async fn archive_range(ctx: &datafusion::prelude::SessionContext) -> Result<String> {
     let batches = ctx
         .sql("SELECT CAST(min(received_at) AS VARCHAR) AS lo, CAST(max(received_at) AS VARCHAR) AS hi FROM tickets")
@@ -316,6 +417,19 @@ fn write_scores(dir: &Path, label: &str, m: &metrics::Metrics, timestamp: i64) -
     Ok(())
 }
 
+/// Every file under `dir/rel`, as paths relative to `dir` (with `/`).
+fn files_under(dir: &Path, rel: &Path, out: &mut Vec<String>) -> Result<()> {
+    for e in std::fs::read_dir(dir.join(rel))?.flatten() {
+        let rel = rel.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            files_under(dir, &rel, out)?;
+        } else {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
 /// When the run started and how long it took (the only part of the manifest that changes
 /// from one run to the next).
 struct Run {
@@ -338,14 +452,12 @@ impl Manifest<'_> {
         let (period, archive, config, config_file, lang) =
             (self.period, self.archive, self.config, self.config_file, self.lang);
         let inputs = &self.inputs;
-        let mut names: Vec<String> = std::fs::read_dir(dir)?
-            .flatten()
-            .filter(|e| e.path().is_file())
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .collect();
+        let mut names = Vec::new();
+        files_under(dir, Path::new(""), &mut names)?;
         names.sort();
+        use rayon::prelude::*;
         let outputs: Vec<serde_json::Value> = names
-            .iter()
+            .par_iter()
             .map(|n| -> Result<serde_json::Value> {
                 let p = dir.join(n);
                 Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))

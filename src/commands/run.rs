@@ -125,6 +125,8 @@ fn run_logged(args: &RunArgs, config: Config, file: Option<PathBuf>, log: &mut L
         out: r.out.clone(),
         pdf: r.pdf,
         lang: if r.lang == "en" { Lang::En } else { Lang::Zh },
+        units: r.units.clone(),
+        jobs: super::report::default_jobs(),
         config,
         config_file: file,
     };

@@ -1,8 +1,10 @@
 //! From typed metrics to a PDF: the report's data (JSON, read by Typst as data), the Typst
 //! source (a Tera template), and `typst compile`.
 
+pub mod charts;
 pub mod format;
 pub mod typst;
+pub mod units;
 
 use std::io::Write;
 
@@ -63,9 +65,9 @@ pub fn typst_source(lang: Lang, sections: &[&str]) -> Result<String> {
 pub const SECTIONS: &[&str] = &["overview", "districts", "departments", "streets", "appendix"];
 
 #[derive(Serialize)]
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
+pub(crate) struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
 }
 
 /// Rank movement against the previous period (unit_report.sql): ↑n, ↓n, –, or "new".
@@ -124,7 +126,7 @@ fn reweighted_note(units: &[&UnitScore], l: &Locale) -> String {
     if units.iter().any(|u| u.score_reweighted) { l.get("reweighted_note") } else { String::new() }
 }
 
-fn period_name(p: &Period, l: &Locale) -> String {
+pub(crate) fn period_name(p: &Period, l: &Locale) -> String {
     let year = p.year.to_string();
     match p.granularity {
         Granularity::Year => l.fill("period_year", &[("year", year)]),
@@ -301,6 +303,16 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
             "districts": districts.iter().map(|u| json!({"unit": u.unit, "rank": u.rank, "score": u.score, "resolution_rate": u.resolution_rate})).collect::<Vec<_>>(),
         },
     }))
+}
+
+/// Page count from the PDF's page tree (`/Type /Pages ... /Count N`), for summaries.
+pub fn pdf_pages(path: &std::path::Path) -> Option<usize> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let at = text.find("/Type /Pages").or_else(|| text.find("/Type/Pages"))?;
+    let rest = &text[at..];
+    let count = rest.find("/Count")?;
+    rest[count + 6..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -68,6 +68,23 @@ pub fn font_dir() -> Result<PathBuf> {
 /// `typst compile` `root/input` into `output`, with only the given fonts and a fixed creation
 /// timestamp so the same input gives the same bytes. Typst's diagnostics are shown verbatim.
 pub fn compile(root: &Path, input: &str, output: &Path, timestamp: i64) -> Result<()> {
+    run_compile(root, input, output, timestamp, &[])
+}
+
+/// Compile report-templates/unit.typ with the data file `data` (under `root`): with `bundle`,
+/// every unit of the data becomes its own PDF in the folder `output` (typst's bundle export,
+/// one process for a chunk of units, `-j 1` since chunks run in parallel); without, the first
+/// unit becomes the PDF `output`.
+pub fn compile_unit(root: &Path, input: &str, output: &Path, timestamp: i64, data: &str, bundle: bool) -> Result<()> {
+    let data_arg = format!("data={data}");
+    let mut args = vec!["-j", "1", "--input", &data_arg];
+    if bundle {
+        args.extend(["--input", "mode=bundle", "--format", "bundle", "--features", "bundle"]);
+    }
+    run_compile(root, input, output, timestamp, &args)
+}
+
+fn run_compile(root: &Path, input: &str, output: &Path, timestamp: i64, extra: &[&str]) -> Result<()> {
     let bin = find()?;
     let fonts = font_dir()?;
     let out = Command::new(&bin)
@@ -81,9 +98,11 @@ pub fn compile(root: &Path, input: &str, output: &Path, timestamp: i64) -> Resul
         .arg(timestamp.to_string())
         .arg("--diagnostic-format")
         .arg("short")
+        .args(extra)
         .arg(root.join(input))
         .arg(output)
         .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("TYPST_FEATURES")
         .output()
         .with_context(|| format!("running {}", bin.display()))?;
     if !out.status.success() {

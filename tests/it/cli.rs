@@ -10,17 +10,6 @@ use datafusion::parquet::arrow::ArrowWriter;
 
 use crate::common::*;
 
-fn pdftotext(pdf: &Path) -> String {
-    let out = Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext must be installed (apt-get install poppler-utils; .ci/run and scripts/setup.sh do it)");
-    assert!(out.status.success(), "pdftotext failed: {}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }

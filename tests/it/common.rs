@@ -158,3 +158,35 @@ pub fn read_scores(path: &Path) -> Vec<std::collections::HashMap<String, String>
         })
         .collect()
 }
+
+/// The text of a PDF (pdftotext -layout).
+pub fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed (apt-get install poppler-utils; .ci/run and scripts/setup.sh do it)");
+    assert!(out.status.success(), "pdftotext failed: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// (path relative to `dir`, SHA-256) of every file under `dir`, sorted.
+pub fn tree_snapshot(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let h = hotline::hash::sha256_hex(&bytes);
+                out.push((p.strip_prefix(root).unwrap().to_string_lossy().to_string(), h));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
+    v.sort();
+    v
+}

@@ -7,3 +7,4 @@ mod exports;
 mod metrics;
 mod run;
 mod sql;
+mod units;
