@@ -62,6 +62,54 @@ pub struct MetricSettings {
     pub watch_list: WatchList,
     /// Population per district (and street) for per-capita volume.
     pub population: Population,
+    /// 每月一题 topics: the report compares their categories before and after the topic month.
+    pub topics: Vec<Topic>,
+}
+
+/// A 每月一题 topic: taken up in `month` (first day), covering categories of any level.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Topic {
+    pub name: String,
+    pub month: chrono::NaiveDate,
+    pub categories: Vec<String>,
+}
+
+/// Months before the topic month, and from it on, that topic_effect.sql compares.
+pub const TOPIC_WINDOW_MONTHS: u32 = 6;
+
+/// The `topics` table (topic, category, before_start, before_end, after_start, after_end).
+pub fn topics_batch(topics: &[Topic]) -> Result<RecordBatch> {
+    use chrono::Datelike;
+    use datafusion::arrow::array::TimestampMicrosecondArray;
+    let micros = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    let ts = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("topic", DataType::Utf8, false),
+        Field::new("category", DataType::Utf8, false),
+        Field::new("before_start", ts.clone(), false),
+        Field::new("before_end", ts.clone(), false),
+        Field::new("after_start", ts.clone(), false),
+        Field::new("after_end", ts, false),
+    ]));
+    let rows: Vec<(&Topic, &String)> = topics.iter().flat_map(|t| t.categories.iter().map(move |c| (t, c))).collect();
+    let back = |d: chrono::NaiveDate| {
+        let total = d.year() * 12 + d.month0() as i32 - TOPIC_WINDOW_MONTHS as i32;
+        chrono::NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("month")
+    };
+    let col = |f: &dyn Fn(&Topic) -> i64| -> Arc<dyn datafusion::arrow::array::Array> {
+        Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|(t, _)| f(t))))
+    };
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|(t, _)| t.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, c)| c.as_str()))),
+            col(&|t| micros(back(t.month))),
+            col(&|t| micros(t.month)),
+            col(&|t| micros(t.month)),
+            col(&|t| micros(crate::period::add_months(t.month, TOPIC_WINDOW_MONTHS))),
+        ],
+    )?)
 }
 
 /// Which units are watched for a monthly bottom-N place, and for how many months in a row.
@@ -184,6 +232,7 @@ impl Default for MetricSettings {
             excluded_reasons: crate::schema::EXCLUDED_REASONS.iter().map(|s| s.to_string()).collect(),
             watch_list: WatchList { unit_types: vec!["street".into()], bottom: 10, months: 3 },
             population: Population::builtin(),
+            topics: Vec::new(),
         }
     }
 }
@@ -303,7 +352,16 @@ struct RawConfig {
     exclusions: Option<RawExclusions>,
     watch_list: Option<RawWatchList>,
     population: Option<RawPopulation>,
+    topics: Option<Vec<RawTopic>>,
     run: Option<RawRun>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    name: String,
+    month: String,
+    categories: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +642,15 @@ impl Config {
             c.run.log = r.log.filter(|l| !l.is_empty()).map(|l| base.join(l));
         }
         let m = &mut c.metrics;
+        for (i, t) in raw.topics.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("topics[{}] ({})", i + 1, t.name);
+            let month = chrono::NaiveDate::parse_from_str(&format!("{}-01", t.month.trim()), "%Y-%m-%d")
+                .map_err(|_| error::usage(format!("`{key}.month` = \"{}\": use YYYY-MM", t.month)))?;
+            if t.categories.iter().all(|c| c.trim().is_empty()) {
+                return Err(error::usage(format!("`{key}.categories` is empty: name at least one category")));
+            }
+            m.topics.push(Topic { name: t.name, month, categories: t.categories });
+        }
         if let Some(p) = raw.population {
             m.population = match p.file.as_str() {
                 "builtin" => Population::builtin(),
@@ -640,9 +707,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_hotline_toml_is_the_defaults() {
-        let shipped = Config::parse(include_str!("../hotline.toml")).unwrap();
+    fn the_shipped_hotline_toml_is_the_defaults_plus_the_demo_topics() {
+        let mut shipped = Config::parse(include_str!("../hotline.toml")).unwrap();
+        let topics = std::mem::take(&mut shipped.metrics.topics);
         assert_eq!(shipped, Config::default());
+        let names: Vec<(&str, String)> = topics.iter().map(|t| (t.name.as_str(), t.month.to_string())).collect();
+        assert_eq!(
+            names,
+            [
+                ("劳动纠纷与工伤保险", "2025-03-01".to_string()),
+                ("医疗服务", "2025-05-01".to_string()),
+                ("施工安全", "2025-07-01".to_string())
+            ]
+        );
+        assert_eq!(topics[0].categories, ["劳动合同纠纷", "职工工伤保险"]);
+        let err = Config::parse("[[topics]]\nname = \"x\"\nmonth = \"2025-13\"\ncategories = [\"a\"]\n").unwrap_err();
+        assert!(err.message.contains("`topics[1] (x).month` = \"2025-13\""), "{}", err.message);
     }
 
     #[test]

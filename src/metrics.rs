@@ -167,6 +167,34 @@ impl CategoryCount {
     }
 }
 
+/// The city's contacts along one dimension (city_mix.sql): channel, request_type, hour, or a
+/// level-2 category in one month of the period (category_month).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixRow {
+    pub dimension: String,
+    pub value: Option<String>,
+    pub hour: Option<i64>,
+    pub month: Option<NaiveDate>,
+    pub category_l1: Option<String>,
+    pub category_l2: Option<String>,
+    pub tickets: i64,
+    pub tickets_year_earlier: i64,
+    pub direct: i64,
+}
+
+/// A 每月一题 topic's categories before or after its month (topic_effect.sql).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicEffect {
+    pub topic: String,
+    /// "before" or "after"
+    pub phase: String,
+    pub tickets: i64,
+    pub months_with_data: i64,
+    pub tickets_per_month: Option<f64>,
+    pub resolution_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+}
+
 /// A unit known to the archive around the period: (unit_type, unit, parent).
 pub type UnitKey = (String, String, Option<String>);
 
@@ -198,6 +226,10 @@ pub struct Metrics {
     pub categories: Vec<CategoryCount>,
     /// Every unit with tickets in the scanned range, including those with none in the period.
     pub known_units: Vec<UnitKey>,
+    pub mix: Vec<MixRow>,
+    /// data_quality.sql: (check, tickets) for the period.
+    pub quality: Vec<(String, i64)>,
+    pub topics: Vec<TopicEffect>,
 }
 
 impl Metrics {
@@ -226,6 +258,7 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     register(ctx, "excluded_reasons", vec![config::excluded_reasons_batch(&settings.excluded_reasons)?])?;
     register(ctx, "population", vec![config::population_batch(&settings.population)?])?;
     register(ctx, "watch_types", vec![config::watch_types_batch(&settings.watch_list)?])?;
+    register(ctx, "topics", vec![config::topics_batch(&settings.topics)?])?;
     let earlier = period.year_earlier();
     let previous = period.previous();
     let r = &settings.response_deadline;
@@ -340,6 +373,25 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
         .await?,
     )?;
 
+    let both = [
+        ("start", ts(period.start)),
+        ("end", ts(period.end)),
+        ("ye_start", ts(earlier.start)),
+        ("ye_end", ts(earlier.end)),
+    ];
+    let mix = mix_rows(&queries::run(ctx, "city_mix", &both).await?)?;
+    let mut quality = Vec::new();
+    for b in queries::run(ctx, "data_quality", &range(period)).await? {
+        for (item, n) in strings(&b, "item")?.into_iter().zip(ints(&b, "tickets")?) {
+            quality.push((item.unwrap_or_default(), n.unwrap_or(0)));
+        }
+    }
+    let topics = if settings.topics.is_empty() {
+        Vec::new()
+    } else {
+        topic_effects(&queries::run(ctx, "topic_effect", &[]).await?)?
+    };
+
     let daily = queries::run(ctx, "daily_volume", &range(period)).await?;
     let days_with_tickets = daily.iter().map(|b| b.num_rows() as i64).sum();
     let peak_day = match daily.iter().find(|b| b.num_rows() > 0) {
@@ -366,7 +418,56 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
         peers,
         categories,
         known_units,
+        mix,
+        quality,
+        topics,
     })
+}
+
+fn mix_rows(batches: &[RecordBatch]) -> Result<Vec<MixRow>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (dim, value, l1, l2) =
+            (strings(b, "dimension")?, strings(b, "value")?, strings(b, "category_l1")?, strings(b, "category_l2")?);
+        let (hour, month) = (ints(b, "hour")?, dates(b, "month")?);
+        let (tickets, earlier, direct) = (ints(b, "tickets")?, ints(b, "tickets_year_earlier")?, ints(b, "direct")?);
+        for k in 0..b.num_rows() {
+            out.push(MixRow {
+                dimension: dim[k].clone().unwrap_or_default(),
+                value: value[k].clone(),
+                hour: hour[k],
+                month: month[k],
+                category_l1: l1[k].clone(),
+                category_l2: l2[k].clone(),
+                tickets: tickets[k].unwrap_or(0),
+                tickets_year_earlier: earlier[k].unwrap_or(0),
+                direct: direct[k].unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn topic_effects(batches: &[RecordBatch]) -> Result<Vec<TopicEffect>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (topic, phase) = (strings(b, "topic")?, strings(b, "phase")?);
+        let (tickets, months) = (ints(b, "tickets")?, ints(b, "months_with_data")?);
+        let (per_month, res, sat) =
+            (floats(b, "tickets_per_month")?, floats(b, "resolution_rate")?, floats(b, "satisfaction_rate")?);
+        for k in 0..b.num_rows() {
+            out.push(TopicEffect {
+                topic: topic[k].clone().unwrap_or_default(),
+                phase: phase[k].clone().unwrap_or_default(),
+                tickets: tickets[k].unwrap_or(0),
+                months_with_data: months[k].unwrap_or(0),
+                tickets_per_month: per_month[k],
+                resolution_rate: res[k],
+                satisfaction_rate: sat[k],
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `batch` with one more column `name` holding `value` on every row.

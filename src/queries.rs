@@ -20,6 +20,9 @@ pub const FILES: &[(&str, &str)] = &[
     ("unit_months", include_str!("../queries/unit_months.sql")),
     ("peer_rates", include_str!("../queries/peer_rates.sql")),
     ("unit_categories", include_str!("../queries/unit_categories.sql")),
+    ("city_mix", include_str!("../queries/city_mix.sql")),
+    ("data_quality", include_str!("../queries/data_quality.sql")),
+    ("topic_effect", include_str!("../queries/topic_effect.sql")),
     ("daily_volume", include_str!("../queries/daily_volume.sql")),
 ];
 

@@ -144,6 +144,10 @@ impl Done {
 /// can kill the process at the worst moment.
 const PAUSE_HOOK: &str = "HOTLINE_TEST_PAUSE_BEFORE_SWAP";
 
+/// Set to keep the folder with the generated Typst source, data.json and the attached files
+/// after a successful run (for template work and `typst eval` read-back).
+const KEEP_BUILD: &str = "HOTLINE_KEEP_BUILD";
+
 impl Job {
     /// The fingerprint of everything that decides the output: program, settings file, period,
     /// language, PDF or not, and every input file's path, size and SHA-256.
@@ -217,6 +221,16 @@ impl Job {
         let timestamp = creation_timestamp(period);
         write_scores(dir, &label, &m, timestamp)?;
 
+        let manifest = Manifest {
+            period,
+            archive: &archive,
+            inputs: &inputs,
+            fingerprint: &fingerprint,
+            config: &self.config,
+            config_file: self.config_file.as_deref(),
+            lang: self.lang,
+            units: &self.units,
+        };
         let input = ReportInput {
             metrics: &m,
             period,
@@ -224,6 +238,7 @@ impl Job {
             archive: &archive,
             locale: &locale,
             city: if self.lang == Lang::Zh { &self.config.city } else { &self.config.city_en },
+            inputs: &inputs,
         };
         let data = render::report_data(&input)?;
         let mut pages = None;
@@ -231,28 +246,29 @@ impl Job {
         if self.pdf {
             // The Typst source and its data are built beside the output; on a typst error they
             // stay there (the error names the folder) for inspection, on success they are removed.
-            let build = self.out.join(format!(".{label}.build"));
+            // per process, so typst children of a killed run cannot write into the next run's folder
+            let build = self.out.join(format!(".{label}.build-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&build);
             std::fs::create_dir_all(&build)?;
             std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
             std::fs::write(build.join("report.typ"), render::typst_source(self.lang, render::SECTIONS)?)?;
+            std::fs::write(build.join("charts.typ"), render::units::CHARTS_TEMPLATE)?;
+            // the evidence attached inside the PDF: the score table and the manifest as it stands
+            // before rendering (no outputs, no run block: the same bytes on every run)
+            std::fs::copy(dir.join("scores.csv"), build.join("scores.csv"))?;
+            std::fs::write(build.join("manifest.json"), serde_json::to_vec_pretty(&manifest.core(&m)?)?)?;
             render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
             pages = render::pdf_pages(&dir.join("report.pdf"));
             if !self.units.is_empty() {
                 unit_reports = Some(self.unit_reports(&input, &data, &build, dir, timestamp)?);
             }
-            std::fs::remove_dir_all(&build)?;
+            if std::env::var_os(KEEP_BUILD).is_some_and(|v| !v.is_empty()) {
+                super::say(&format!("keeping the Typst sources and data in {} ({KEEP_BUILD})", build.display()));
+            } else {
+                std::fs::remove_dir_all(&build)?;
+            }
         }
         let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
-        let manifest = Manifest {
-            period,
-            archive: &archive,
-            inputs,
-            fingerprint: &fingerprint,
-            config: &self.config,
-            config_file: self.config_file.as_deref(),
-            lang: self.lang,
-        };
         manifest.write(dir, &m, &run)?;
         if let Some(secs) = std::env::var(PAUSE_HOOK).ok().and_then(|s| s.parse::<f64>().ok()) {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs));
@@ -440,18 +456,17 @@ struct Run {
 struct Manifest<'a> {
     period: &'a Period,
     archive: &'a engine::Archive,
-    inputs: Vec<serde_json::Value>,
+    inputs: &'a [serde_json::Value],
     fingerprint: &'a str,
     config: &'a Config,
     config_file: Option<&'a Path>,
     lang: Lang,
+    units: &'a [String],
 }
 
 impl Manifest<'_> {
+    /// manifest.json on disk: the core, the outputs with their SHA-256, and the run block.
     fn write(&self, dir: &Path, m: &metrics::Metrics, run: &Run) -> Result<()> {
-        let (period, archive, config, config_file, lang) =
-            (self.period, self.archive, self.config, self.config_file, self.lang);
-        let inputs = &self.inputs;
         let mut names = Vec::new();
         files_under(dir, Path::new(""), &mut names)?;
         names.sort();
@@ -463,10 +478,28 @@ impl Manifest<'_> {
                 Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
             })
             .collect::<Result<_>>()?;
+        let mut manifest = self.core(m)?;
+        manifest["outputs"] = json!(outputs);
+        manifest["run"] = json!({
+            "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "seconds": (run.seconds * 1000.0).round() / 1000.0,
+        });
+        std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+        Ok(())
+    }
+
+    /// Everything but the outputs and the run: what the PDF carries inside (it cannot hold its
+    /// own checksum), identical on every run with the same inputs.
+    fn core(&self, m: &metrics::Metrics) -> Result<serde_json::Value> {
+        let (period, archive, config, config_file, lang) =
+            (self.period, self.archive, self.config, self.config_file, self.lang);
+        let inputs = self.inputs;
         let text_hash = |file: String, text: &str| json!({"file": file, "sha256": hash::sha256_hex(text.as_bytes())});
         let queries: Vec<_> = queries::FILES.iter().map(|(n, t)| text_hash(format!("queries/{n}.sql"), t)).collect();
         let templates = vec![
             text_hash("report-templates/report.typ".into(), render::REPORT_TEMPLATE),
+            text_hash("report-templates/charts.typ".into(), render::units::CHARTS_TEMPLATE),
+            text_hash("report-templates/unit.typ".into(), render::units::UNIT_TEMPLATE),
             text_hash("report-templates/locales/zh.json".into(), render::format::ZH),
             text_hash("report-templates/locales/en.json".into(), render::format::EN),
         ];
@@ -483,6 +516,7 @@ impl Manifest<'_> {
             "previous_period": m.previous_period,
             "year_earlier_period": period.year_earlier().label(),
             "lang": if lang == Lang::Zh { "zh" } else { "en" },
+            "units": self.units,
             "program": {"name": "hotline", "version": env!("CARGO_PKG_VERSION"), "typst": render::typst::TYPST_VERSION},
             "config": {
                 "file": config_file.map(|f| f.display().to_string()),
@@ -511,13 +545,7 @@ impl Manifest<'_> {
                 "watch_list": m.scores.iter().filter(|s| s.watch_list).count(),
                 "monthly_bottom_entries": m.bottom.len(),
             },
-            "outputs": outputs,
-            "run": {
-                "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "seconds": (run.seconds * 1000.0).round() / 1000.0,
-            },
         });
-        std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
-        Ok(())
+        Ok(manifest)
     }
 }

@@ -84,7 +84,7 @@ fn remove_leftovers(out: &Path, label: &str) {
         let name = e.file_name().to_string_lossy().to_string();
         let stale = name.starts_with(&format!(".{label}.tmp-"))
             || name.starts_with(&format!(".{label}.old-"))
-            || name == format!(".{label}.build");
+            || name.starts_with(&format!(".{label}.build"));
         if stale {
             let _ = std::fs::remove_dir_all(e.path());
         }

@@ -70,17 +70,35 @@ impl Locale {
 
     /// Year-over-year change of a count: `同比增长7.0%` / `up 7.0% year over year`.
     pub fn change(&self, current: i64, previous: i64) -> String {
+        self.change_as("yoy", current, previous)
+    }
+
+    /// Change of a count against the previous period (环比): `环比增长3.1%`.
+    pub fn change_prev(&self, current: i64, previous: i64) -> String {
+        self.change_as("qoq", current, previous)
+    }
+
+    fn change_as(&self, kind: &str, current: i64, previous: i64) -> String {
         if previous <= 0 {
-            return self.get("no_previous");
+            return self.get(if kind == "yoy" { "no_previous" } else { "no_previous_period" });
         }
         let pct = (current as f64 - previous as f64) / previous as f64 * 100.0;
         let text = format!("{:.1}%", pct.abs());
         if text == "0.0%" {
-            self.get("yoy_flat")
+            self.get(&format!("{kind}_flat"))
         } else if pct > 0.0 {
-            self.fill("yoy_up", &[("pct", text)])
+            self.fill(&format!("{kind}_up"), &[("pct", text)])
         } else {
-            self.fill("yoy_down", &[("pct", text)])
+            self.fill(&format!("{kind}_down"), &[("pct", text)])
+        }
+    }
+
+    /// `2025年3月` / `Mar 2025`
+    pub fn month(&self, d: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        match self.lang {
+            Lang::Zh => format!("{}年{}月", d.year(), d.month()),
+            Lang::En => d.format("%b %Y").to_string(),
         }
     }
 

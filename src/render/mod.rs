@@ -2,6 +2,7 @@
 //! source (a Tera template), and `typst compile`.
 
 pub mod charts;
+pub mod city;
 pub mod format;
 pub mod typst;
 pub mod units;
@@ -30,6 +31,8 @@ pub struct ReportInput<'a> {
     pub archive: &'a Archive,
     pub locale: &'a Locale,
     pub city: &'a str,
+    /// Each archive file with path, size, rows and SHA-256 (as in the manifest).
+    pub inputs: &'a [Value],
 }
 
 /// Write `s` as a Typst string literal: the escape function Tera applies to every value it
@@ -62,7 +65,7 @@ pub fn typst_source(lang: Lang, sections: &[&str]) -> Result<String> {
     tera.render("report.typ", &ctx).context("rendering report-templates/report.typ")
 }
 
-pub const SECTIONS: &[&str] = &["overview", "districts", "departments", "streets", "appendix"];
+pub const SECTIONS: &[&str] = &["overview", "hotspots", "handling", "rankings", "difficult", "appendix"];
 
 #[derive(Serialize)]
 pub(crate) struct Table {
@@ -91,6 +94,7 @@ fn rank_cell(u: &UnitScore, l: &Locale) -> String {
 }
 
 fn unit_table(units: &[&UnitScore], l: &Locale, name_col: &str, with_parent: bool) -> Table {
+    let english = city::district_names_en();
     let mut header = vec![l.get("col_rank"), l.get(name_col)];
     if with_parent {
         header.push(l.get("col_parent"));
@@ -103,9 +107,11 @@ fn unit_table(units: &[&UnitScore], l: &Locale, name_col: &str, with_parent: boo
     let rows = units
         .iter()
         .map(|u| {
-            let mut row = vec![rank_cell(u, l), u.unit.clone()];
+            let mut row = vec![rank_cell(u, l), city::display_name(l, &u.unit_type, &u.unit, &english)];
             if with_parent {
-                row.push(u.parent.clone().unwrap_or_default());
+                row.push(
+                    u.parent.as_deref().map(|p| city::display_name(l, "district", p, &english)).unwrap_or_default(),
+                );
             }
             row.extend([
                 l.int(u.scored_tickets),
@@ -177,6 +183,18 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
             ("scored", l.int(c.scored_tickets)),
         ],
     );
+    let overview_prev = match p.granularity {
+        Granularity::Year => String::new(),
+        _ => l.fill(
+            "overview_prev_text",
+            &[
+                ("prev", period_name(&p.previous(), l)),
+                ("chg", l.change_prev(c.tickets, m.city_previous.tickets)),
+                ("d_resolution", l.pp_change(c.resolution_rate, m.city_previous.resolution_rate)),
+                ("d_satisfaction", l.pp_change(c.satisfaction_rate, m.city_previous.satisfaction_rate)),
+            ],
+        ),
+    };
     let rates_text = l.fill(
         "rates_text",
         &[
@@ -217,11 +235,12 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
     let (bar_lo, bar_hi) =
         if scores.is_empty() { (0.0, 100.0) } else { ((lo - 1.0).floor().max(0.0), hi.ceil().min(100.0)) };
     let best = districts.iter().filter_map(|u| u.rank).min();
+    let english = city::district_names_en();
     let bars: Vec<Value> = districts
         .iter()
         .filter(|u| u.score.is_some())
         .map(|u| {
-            json!({"label": u.unit, "value": u.score, "text": l.score(u.score), "highlight": u.rank.is_some() && u.rank == best})
+            json!({"label": city::display_name(l, "district", &u.unit, &english), "value": u.score, "text": l.score(u.score), "highlight": u.rank.is_some() && u.rank == best})
         })
         .collect();
 
@@ -234,6 +253,28 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
     let min = input.settings.min_scored_tickets.to_string();
 
     let files: Vec<String> = queries::FILES.iter().map(|(n, _)| format!("queries/{n}.sql")).collect();
+    let short = |h: &str| h.chars().take(12).collect::<String>();
+    let query_table = Table {
+        header: vec![l.get("col_file"), l.get("col_sha256")],
+        rows: queries::FILES
+            .iter()
+            .map(|(n, t)| vec![format!("queries/{n}.sql"), short(&crate::hash::sha256_hex(t.as_bytes()))])
+            .collect(),
+    };
+    let input_table = Table {
+        header: vec![l.get("col_file"), l.get("col_rows"), l.get("col_sha256")],
+        rows: input
+            .inputs
+            .iter()
+            .map(|f| {
+                vec![
+                    f["path"].as_str().unwrap_or("").to_string(),
+                    l.int(f["rows"].as_i64().unwrap_or(0)),
+                    short(f["sha256"].as_str().unwrap_or("")),
+                ]
+            })
+            .collect(),
+    };
     let def = |k: &str| l.fill(k, &[("min", min.clone())]);
     // "术语：定义" → {term, text}, so the template can set the term in bold
     let items: Vec<Value> =
@@ -254,6 +295,10 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         "items": items,
         "sources": l.fill("def_sources", &[("files", files.join(", "))]),
         "archive": l.fill("def_archive", &[("files", l.int(input.archive.files.len() as i64)), ("rows", l.int(input.archive.rows() as i64))]),
+        "queries": query_table,
+        "inputs": input_table,
+        "evidence": l.get("def_evidence"),
+        "quality": city::quality(input),
     });
 
     let labels: serde_json::Map<String, Value> =
@@ -270,7 +315,11 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
             "data_range": l.fill("data_range", &[("start", l.date(p.start)), ("end", l.date(end_inclusive))]),
             "generated_by": l.fill("generated_by", &[("version", env!("CARGO_PKG_VERSION").to_string())]),
         },
-        "overview": {"text": overview_text, "rates_text": rates_text, "kpis": kpis},
+        "overview": {"text": overview_text, "prev_text": overview_prev, "rates_text": rates_text, "kpis": kpis, "mix": city::overview_mix(input)},
+        "hotspots": city::hotspots(input),
+        "handling": city::handling(input),
+        "watch": city::watch_list(input),
+        "difficult": city::difficult(input),
         "districts": {
             "text": l.fill("districts_text", &[("w_response", format!("{}", w.response)), ("w_resolution", format!("{}", w.resolution)), ("w_satisfaction", format!("{}", w.satisfaction))]),
             "table": unit_table(&districts, l, "col_district", false),

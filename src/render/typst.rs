@@ -68,8 +68,12 @@ pub fn font_dir() -> Result<PathBuf> {
 /// `typst compile` `root/input` into `output`, with only the given fonts and a fixed creation
 /// timestamp so the same input gives the same bytes. Typst's diagnostics are shown verbatim.
 pub fn compile(root: &Path, input: &str, output: &Path, timestamp: i64) -> Result<()> {
-    run_compile(root, input, output, timestamp, &[])
+    run_compile(root, input, output, timestamp, &["--pdf-standard", PDF_STANDARD])
 }
+
+/// The archival standard of every PDF hotline writes: PDF/A-3u (fonts embedded, Unicode text,
+/// attachments allowed).
+pub const PDF_STANDARD: &str = "a-3u";
 
 /// Compile report-templates/unit.typ with the data file `data` (under `root`): with `bundle`,
 /// every unit of the data becomes its own PDF in the folder `output` (typst's bundle export,
@@ -77,7 +81,7 @@ pub fn compile(root: &Path, input: &str, output: &Path, timestamp: i64) -> Resul
 /// unit becomes the PDF `output`.
 pub fn compile_unit(root: &Path, input: &str, output: &Path, timestamp: i64, data: &str, bundle: bool) -> Result<()> {
     let data_arg = format!("data={data}");
-    let mut args = vec!["-j", "1", "--input", &data_arg];
+    let mut args = vec!["-j", "1", "--input", &data_arg, "--pdf-standard", PDF_STANDARD];
     if bundle {
         args.extend(["--input", "mode=bundle", "--format", "bundle", "--features", "bundle"]);
     }

@@ -5,6 +5,7 @@ mod common;
 mod context;
 mod exports;
 mod metrics;
+mod report;
 mod run;
 mod sql;
 mod units;
