@@ -277,6 +277,8 @@ fn unit_data(
     let (m, l) = (cx.metrics, cx.locale);
     let c = &m.city;
     let period = period_name(cx.period, l);
+    let english = super::city::district_names_en();
+    let name = super::city::display_name(l, &u.unit_type, &u.unit, &english);
     let peer = m.peer(&u.unit_type, &u.unit_group);
     let group = group_label(l, &u.unit_group);
     let ranked_in_group = peer.map(|p| p.ranked).unwrap_or(0);
@@ -308,7 +310,7 @@ fn unit_data(
         "u_summary",
         &[
             ("period", period.clone()),
-            ("unit", u.unit.clone()),
+            ("unit", name.clone()),
             ("tickets", l.int(u.tickets)),
             ("yoy", yoy.clone()),
             ("scored", l.int(u.scored_tickets)),
@@ -369,7 +371,7 @@ fn unit_data(
     let all_rates: Vec<f64> = rate_rows.iter().flat_map(|(_, a, b, c)| [*a, *b, *c]).flatten().collect();
     let axis = Axis::covering(all_rates, 0.0, 1.0, false);
     let compare = json!({
-        "names": [u.unit.clone(), group.clone(), l.get("u_city")],
+        "names": [name.clone(), group.clone(), l.get("u_city")],
         "lo": axis.lo, "hi": axis.hi,
         "note": l.fill("u_bars_from", &[("lo", charts::pct_tick(axis.lo)), ("hi", charts::pct_tick(axis.hi))]),
         "rows": rate_rows.iter().map(|(k, a, b, c)| json!({
@@ -409,7 +411,7 @@ fn unit_data(
         ],
         rows: vec![
             vec![
-                u.unit.clone(),
+                name.clone(),
                 hours(l, u.respond_hours_median),
                 hours(l, u.respond_hours_p90),
                 hours(l, u.close_hours_median),
@@ -557,13 +559,15 @@ fn unit_data(
     };
 
     let kind = match &u.parent {
-        Some(p) => format!("{} · {}", p, group_label(l, &u.unit_group)),
+        Some(p) => {
+            format!("{} · {}", super::city::display_name(l, "district", p, &english), group_label(l, &u.unit_group))
+        }
         None => group_label(l, &u.unit_group),
     };
     json!({
-        "name": u.unit,
+        "name": name,
         "kind": kind,
-        "title": l.fill("u_title", &[("unit", u.unit.clone())]),
+        "title": l.fill("u_title", &[("unit", name.clone())]),
         "trend_title": l.fill("u_s_trend", &[("range", charts::month_range(l, months))]),
         "summary": summary,
         "kpis": kpis,
