@@ -6,7 +6,10 @@
 -- are part of the city's work). Satisfaction weights: the district row of score_settings
 -- (they are the same for every unit type). Population: the district rows of the population
 -- table (null when it has none); tickets_per_1000 = tickets ÷ population × 1000.
-WITH s AS (
+WITH avail AS (
+  -- as in unit_scores.sql: no first-contact time anywhere → response rate not available
+  SELECT coalesce(sum(responded_known), 0) > 0 AS has_response FROM ticket_facts
+), s AS (
   SELECT
     p.bucket, p.period_start,
     sum(f.tickets) AS tickets,
@@ -30,7 +33,7 @@ SELECT
   coalesce(s.tickets, 0) AS tickets,
   coalesce(s.dispatched, 0) AS dispatched,
   coalesce(s.scored_tickets, 0) AS scored_tickets,
-  CAST(s.responded_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS response_rate,
+  CASE WHEN avail.has_response THEN CAST(s.responded_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) END AS response_rate,
   CAST(s.resolved_yes AS DOUBLE) / nullif(s.resolved_answered, 0) AS resolution_rate,
   (s.satisfied * w.weight_satisfied
      + s.basically_satisfied * w.weight_basically_satisfied
@@ -41,6 +44,7 @@ SELECT
   p.population,
   CAST(coalesce(s.tickets, 0) AS DOUBLE) / nullif(CAST(p.population AS DOUBLE), 0.0) * 1000.0 AS tickets_per_1000
 FROM s
+CROSS JOIN avail
 CROSS JOIN (SELECT * FROM score_settings WHERE unit_type = 'district') w
 CROSS JOIN (SELECT sum(population) AS population FROM population WHERE street IS NULL) p
 ORDER BY s.bucket, s.period_start

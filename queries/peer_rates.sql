@@ -12,6 +12,7 @@ WITH g AS (
     sum(tickets) AS tickets,
     sum(scored_tickets) AS scored_tickets,
     sum(responded_on_time) AS responded_on_time,
+    count(response_rate) AS with_response_rate,
     sum(closed_on_time) AS closed_on_time,
     sum(resolved_yes) AS resolved_yes,
     sum(resolved_answered) AS resolved_answered,
@@ -25,7 +26,8 @@ WITH g AS (
 )
 SELECT
   g.unit_type, g.unit_group, g.units, g.ranked, g.tickets, g.scored_tickets,
-  CAST(g.responded_on_time AS DOUBLE) / nullif(g.scored_tickets, 0) AS response_rate,
+  -- not available when no unit has one (no first-contact times in the archive)
+  CASE WHEN g.with_response_rate > 0 THEN CAST(g.responded_on_time AS DOUBLE) / nullif(g.scored_tickets, 0) END AS response_rate,
   CAST(g.resolved_yes AS DOUBLE) / nullif(g.resolved_answered, 0) AS resolution_rate,
   (g.satisfied * w.weight_satisfied
      + g.basically_satisfied * w.weight_basically_satisfied

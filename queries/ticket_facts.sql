@@ -45,6 +45,9 @@ SELECT
   -- response: first contact within the deadline after dispatch
   sum(CASE WHEN is_scored AND responded_at IS NOT NULL
             AND responded_at <= dispatched_at + response_deadline THEN 1 ELSE 0 END) AS responded_on_time,
+  -- whether first contact is recorded at all (311 exports have no such time: then the
+  -- response rate is "not available", not 0; see unit_scores.sql)
+  sum(CASE WHEN is_scored AND responded_at IS NOT NULL THEN 1 ELSE 0 END) AS responded_known,
   -- on-time closing: closed within the limit after dispatch
   sum(CASE WHEN is_scored AND closed_at IS NOT NULL
             AND closed_at <= dispatched_at + close_limit THEN 1 ELSE 0 END) AS closed_on_time,

@@ -15,6 +15,7 @@ SELECT
   sum(dispatched) AS dispatched,
   sum(scored) AS scored,
   sum(responded_on_time) AS responded_on_time,
+  sum(responded_known) AS responded_known,
   sum(closed_on_time) AS closed_on_time,
   sum(resolved_yes) AS resolved_yes,
   sum(resolved_answered) AS resolved_answered,

@@ -16,8 +16,12 @@
 --                       (table unit_groups: district, street, and for departments municipal /
 --                       enterprise / street_office), among units with at least
 --                       min_scored_tickets scored tickets
--- An empty denominator gives NULL, never 0 and never NaN.
-WITH s AS (
+-- An empty denominator gives NULL, never 0 and never NaN. When no scored ticket of the scanned
+-- range has a first-contact time (an archive without that column, e.g. imported 311 data), the
+-- response rate is NULL ("not available") for every unit, not 0.
+WITH avail AS (
+  SELECT coalesce(sum(responded_known), 0) > 0 AS has_response FROM unit_month
+), s AS (
   SELECT
     p.bucket, p.period_start, m.unit_type, m.unit, m.parent,
     sum(tickets) AS tickets,
@@ -38,7 +42,7 @@ WITH s AS (
     s.*,
     coalesce(g.unit_group, s.unit_type) AS unit_group,
     w.w_response, w.w_resolution, w.w_satisfaction, w.min_scored_tickets,
-    CAST(s.responded_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS response_rate,
+    CASE WHEN avail.has_response THEN CAST(s.responded_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) END AS response_rate,
     CAST(s.resolved_yes AS DOUBLE) / nullif(s.resolved_answered, 0) AS resolution_rate,
     (s.satisfied * w.weight_satisfied
        + s.basically_satisfied * w.weight_basically_satisfied
@@ -46,6 +50,7 @@ WITH s AS (
       / nullif(CAST(s.satisfied + s.basically_satisfied + s.dissatisfied AS DOUBLE), 0) AS satisfaction_rate,
     CAST(s.closed_on_time AS DOUBLE) / nullif(s.scored_tickets, 0) AS on_time_rate
   FROM s
+  CROSS JOIN avail
   JOIN score_settings w ON w.unit_type = s.unit_type
   LEFT JOIN unit_groups g ON g.unit_type = s.unit_type AND g.unit = s.unit
 ), sc AS (

@@ -41,6 +41,79 @@ pub enum Command {
     Run(RunArgs),
     /// Ask the archive anything in read-only SQL: one statement, a file, a saved query, or a shell
     Sql(SqlArgs),
+    /// Convert exports (CSV in UTF-8 or GBK, XLSX, JSON lines, Parquet) into the canonical archive
+    Import(ImportArgs),
+    /// Data-quality report of an archive: null shares and the checks in queries/checks/ (plus yours)
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each check is a SQL file that returns the failing rows, with a header:
+  -- check: my_check
+  -- severity: error        (or warn)
+  -- description: what a failing row means
+It reads the view `checked` (the archive's tickets) and the table `population`.
+Exit code 3 when an error-level check fails; `report` runs the same checks first and refuses to
+publish on an error.")]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// A folder of your own checks (*.sql), run after the built-in ones
+    #[arg(long, env = "HOTLINE_CHECKS", value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+    /// Only the tickets received in this period (default: the whole archive)
+    #[arg(long, short)]
+    pub period: Option<String>,
+    /// table (default) or json
+    #[arg(long, short = 'F', value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+    /// Settings file (population table for unknown_districts); default ./hotline.toml if present
+    #[arg(long, short, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
+    #[arg(long)]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Mappings (--mapping): canonical, beijing-zh (Chinese headers such as 工单编号, 受理时间, 承办单位,
+回访结果), nyc311, boston311, open311, or a mapping .toml of your own (README \"Importing\").
+
+Every row read is accepted, quarantined (file, line, column and reason in the quarantine CSV)
+or a duplicate: read = accepted + quarantined + duplicates. Importing the same file again adds
+nothing. The archive is rebuilt beside itself and swapped in whole.
+
+Examples:
+  hotline import export-2025-03.csv --mapping beijing-zh --archive archive/
+  hotline import 311.csv --mapping nyc311 --archive nyc/ --quarantine nyc-rejected.csv
+  hotline import a.xlsx b.jsonl --mapping my-mapping.toml --dry-run")]
+pub struct ImportArgs {
+    /// Export files: .csv / .tsv (UTF-8, UTF-8 with BOM or GBK/GB18030), .xlsx, .jsonl, .parquet
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// A built-in mapping (canonical, beijing-zh, nyc311, boston311, open311) or a mapping .toml
+    #[arg(long, short, default_value = "canonical")]
+    pub mapping: String,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Where rows that fail validation go (CSV: source_file, line, column, reason, record);
+    /// default: quarantine/import-<time>.csv beside the archive
+    #[arg(long, value_name = "FILE")]
+    pub quarantine: Option<PathBuf>,
+    /// Which version wins when a ticket_id comes again
+    #[arg(long, value_enum, default_value_t = crate::import::Keep::Last)]
+    pub keep: crate::import::Keep,
+    /// Read, map and validate, print the counts, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +160,10 @@ pub struct ReportArgs {
     /// Typst processes rendering unit reports at once (default: the number of CPUs)
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Your own data checks (*.sql, see `hotline check --help`), run with the built-in ones
+    /// before anything is computed; an error-level failure stops the report
+    #[arg(long, env = "HOTLINE_CHECKS", value_name = "DIR")]
+    pub checks: Option<PathBuf>,
     /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
     #[arg(long)]
     pub today: Option<String>,

@@ -4,6 +4,7 @@
 //! → JSON + Tera → Typst → PDF, with the score tables written beside the PDF.
 
 pub mod args;
+pub mod checks;
 pub mod commands;
 pub mod config;
 pub mod engine;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod hash;
+pub mod import;
 pub mod metrics;
 pub mod period;
 pub mod queries;
@@ -29,5 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => commands::report::report(a),
         Command::Run(a) => commands::run::run(a),
         Command::Sql(a) => commands::sql::sql(a),
+        Command::Import(a) => commands::import::import(a),
+        Command::Check(a) => commands::check::check(a),
     }
 }

@@ -75,6 +75,23 @@ fn build(string_type: DataType, declared_nullability: bool) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// A batch read from an archive file, with its columns cast to [`file_schema`] (string views
+/// and large strings to strings, any timestamp unit to µs), in the canonical order.
+pub fn conform(batch: &datafusion::arrow::array::RecordBatch) -> anyhow::Result<datafusion::arrow::array::RecordBatch> {
+    let target = file_schema();
+    let cols = target
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = batch
+                .column_by_name(f.name())
+                .ok_or_else(|| anyhow::anyhow!("archive file without column {}", f.name()))?;
+            Ok(datafusion::arrow::compute::cast(c, f.data_type())?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(datafusion::arrow::array::RecordBatch::try_new(target, cols)?)
+}
+
 /// The table schema DataFusion reads the archive with (strings as Utf8View, timestamps in µs).
 /// Required columns are declared nullable too so that a file without statistics is readable;
 /// their non-null rule is checked by the data-quality queries.

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod generate;
+pub mod import;
 pub mod report;
 pub mod run;
 pub mod sql;

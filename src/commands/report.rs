@@ -48,6 +48,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         lang: args.lang,
         units,
         jobs: args.jobs.unwrap_or_else(default_jobs),
+        checks: args.checks.clone(),
         config,
         config_file,
     };
@@ -67,6 +68,8 @@ pub struct Job {
     pub units: Vec<String>,
     /// Typst processes at once for the unit reports.
     pub jobs: usize,
+    /// The user's own data checks, run with the built-in ones before anything is computed.
+    pub checks: Option<PathBuf>,
     pub config: Config,
     pub config_file: Option<PathBuf>,
 }
@@ -199,6 +202,21 @@ impl Job {
                 skipped_since: Some(when),
             });
         }
+        // data checks over the tickets the numbers are computed from (the year before the period
+        // and the period): an error-level failure stops here, before anything is written
+        let check_list = crate::checks::load(self.checks.as_deref())?;
+        metrics::register(&ctx, "population", vec![crate::config::population_batch(&settings.population)?])?;
+        rt.block_on(crate::checks::register_checked(&ctx, Some((period.year_earlier().start, period.end))))?;
+        let check_outcomes = rt.block_on(crate::checks::run(&ctx, &check_list))?;
+        if let Some(e) = crate::checks::refuse(&check_outcomes) {
+            return Err(e.into());
+        }
+        for o in check_outcomes.iter().filter(|o| o.failing > 0) {
+            super::say(&format!(
+                "warning: data check `{}`: {} rows ({})",
+                o.check.name, o.failing, o.check.description
+            ));
+        }
         let m = rt.block_on(metrics::compute(&ctx, period, &settings))?;
         if m.city.tickets == 0 {
             let range = rt.block_on(archive_range(&ctx)).unwrap_or_default();
@@ -230,6 +248,7 @@ impl Job {
             config_file: self.config_file.as_deref(),
             lang: self.lang,
             units: &self.units,
+            checks: &check_outcomes,
         };
         let input = ReportInput {
             metrics: &m,
@@ -462,6 +481,7 @@ struct Manifest<'a> {
     config_file: Option<&'a Path>,
     lang: Lang,
     units: &'a [String],
+    checks: &'a [crate::checks::Outcome],
 }
 
 impl Manifest<'_> {
@@ -533,6 +553,7 @@ impl Manifest<'_> {
             },
             "queries": queries,
             "templates": templates,
+            "checks": self.checks.iter().map(|o| json!({"check": o.check.name, "source": o.check.source, "severity": o.check.severity, "failing": o.failing})).collect::<Vec<_>>(),
             "rows": {
                 "tickets_in_period": m.city.tickets,
                 "dispatched_in_period": m.city.dispatched,

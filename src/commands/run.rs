@@ -127,6 +127,7 @@ fn run_logged(args: &RunArgs, config: Config, file: Option<PathBuf>, log: &mut L
         lang: if r.lang == "en" { Lang::En } else { Lang::Zh },
         units: r.units.clone(),
         jobs: super::report::default_jobs(),
+        checks: std::env::var_os("HOTLINE_CHECKS").map(PathBuf::from),
         config,
         config_file: file,
     };

@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod context;
 mod exports;
+mod import;
 mod metrics;
 mod report;
 mod run;

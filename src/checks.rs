@@ -1,0 +1,230 @@
+//! Data-quality checks: SQL files that return the failing rows (as dbt tests do), each with a
+//! severity. Built-in ones live in queries/checks/; users add their own folder. `hotline check`
+//! prints them; `report` runs them first and refuses to publish on an `error`.
+//!
+//! A check reads the view `checked` (the archive, or the report's window of it) and the
+//! reference tables (`population`). Its header says what it is:
+//!
+//! ```sql
+//! -- check: duplicate_ticket_id
+//! -- severity: error
+//! -- description: a ticket_id that appears more than once
+//! ```
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::error;
+
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("duplicate_ticket_id", include_str!("../queries/checks/duplicate_ticket_id.sql")),
+    ("missing_required", include_str!("../queries/checks/missing_required.sql")),
+    ("time_order", include_str!("../queries/checks/time_order.sql")),
+    ("closed_before_responded", include_str!("../queries/checks/closed_before_responded.sql")),
+    ("unknown_values", include_str!("../queries/checks/unknown_values.sql")),
+    ("unknown_districts", include_str!("../queries/checks/unknown_districts.sql")),
+    ("abnormal_days", include_str!("../queries/checks/abnormal_days.sql")),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub severity: Severity,
+    pub description: String,
+    /// queries/checks/<name>.sql, or the user's file
+    pub source: String,
+    #[serde(skip)]
+    pub sql: String,
+}
+
+impl Check {
+    pub fn parse(source: &str, default_name: &str, sql: &str) -> Result<Check, error::UserError> {
+        let mut c = Check {
+            name: default_name.to_string(),
+            severity: Severity::Warn,
+            description: String::new(),
+            source: source.to_string(),
+            sql: sql.to_string(),
+        };
+        for line in sql.lines().take_while(|l| l.trim_start().starts_with("--")) {
+            let body = line.trim_start().trim_start_matches('-').trim();
+            if let Some((k, v)) = body.split_once(':') {
+                let v = v.trim();
+                match k.trim() {
+                    "check" => c.name = v.to_string(),
+                    "description" => c.description = v.to_string(),
+                    "severity" => {
+                        c.severity = match v {
+                            "error" => Severity::Error,
+                            "warn" | "warning" => Severity::Warn,
+                            other => {
+                                return Err(error::usage(format!("{source}: severity `{other}` (use warn or error)")));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+pub fn builtin() -> Vec<Check> {
+    BUILTIN
+        .iter()
+        .map(|(n, sql)| Check::parse(&format!("queries/checks/{n}.sql"), n, sql).expect("built-in checks parse"))
+        .collect()
+}
+
+/// The built-in checks plus every `*.sql` in `dir` (sorted by name).
+pub fn load(dir: Option<&Path>) -> Result<Vec<Check>> {
+    let mut checks = builtin();
+    if let Some(dir) = dir {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| error::usage(format!("cannot read the checks folder {}: {e}", dir.display())))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        for f in files {
+            let sql = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or("check").to_string();
+            checks.push(Check::parse(&f.display().to_string(), &stem, &sql)?);
+        }
+    }
+    Ok(checks)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub check: Check,
+    pub failing: usize,
+    /// The first few failing rows, as `column=value` lists.
+    pub examples: Vec<String>,
+}
+
+impl Outcome {
+    pub fn is_error(&self) -> bool {
+        self.failing > 0 && self.check.severity == Severity::Error
+    }
+}
+
+const EXAMPLES: usize = 3;
+
+fn examples(batches: &[RecordBatch]) -> Result<Vec<String>> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut out = Vec::new();
+    let opts = FormatOptions::default().with_null("null");
+    for b in batches {
+        let fmts: Vec<_> =
+            b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts)).collect::<Result<_, _>>()?;
+        for r in 0..b.num_rows() {
+            if out.len() == EXAMPLES {
+                return Ok(out);
+            }
+            let cells: Vec<String> =
+                b.schema().fields().iter().zip(&fmts).map(|(f, v)| format!("{}={}", f.name(), v.value(r))).collect();
+            out.push(cells.join(", "));
+        }
+    }
+    Ok(out)
+}
+
+/// Run every check against the registered view `checked`.
+pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>> {
+    let mut out = Vec::new();
+    for c in checks {
+        let batches = ctx
+            .sql(&c.sql)
+            .await
+            .with_context(|| format!("planning the check {} ({})", c.name, c.source))?
+            .collect()
+            .await
+            .with_context(|| format!("running the check {} ({})", c.name, c.source))?;
+        let failing = batches.iter().map(|b| b.num_rows()).sum();
+        out.push(Outcome { check: c.clone(), failing, examples: examples(&batches)? });
+    }
+    Ok(out)
+}
+
+/// Register `checked` as the tickets received in [start, end), or all of them.
+pub async fn register_checked(
+    ctx: &SessionContext,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> Result<()> {
+    let df = match range {
+        Some((a, b)) => ctx
+            .sql("SELECT * FROM tickets WHERE received_at >= $start AND received_at < $end")
+            .await?
+            .with_param_values(vec![("start", crate::queries::ts(a)), ("end", crate::queries::ts(b))])?,
+        None => ctx.sql("SELECT * FROM tickets").await?,
+    };
+    ctx.deregister_table("checked")?;
+    ctx.register_table("checked", df.into_view())?;
+    Ok(())
+}
+
+/// Share of nulls per column of `checked`: (column, nulls, rows).
+pub async fn null_shares(ctx: &SessionContext) -> Result<Vec<(String, i64, i64)>> {
+    let cols: Vec<&str> = crate::schema::COLUMNS.iter().map(|c| c.name).collect();
+    let select: Vec<String> = cols.iter().map(|c| format!("count(\"{c}\") AS \"{c}\"")).collect();
+    let batches =
+        ctx.sql(&format!("SELECT count(*) AS n_rows, {} FROM checked", select.join(", "))).await?.collect().await?;
+    let b = batches.first().context("no row")?;
+    let n = crate::metrics::ints(b, "n_rows")?[0].unwrap_or(0);
+    cols.iter().map(|c| Ok((c.to_string(), n - crate::metrics::ints(b, c)?[0].unwrap_or(0), n))).collect()
+}
+
+/// The first error-level failure as a user error that names the check and a few rows.
+pub fn refuse(outcomes: &[Outcome]) -> Option<error::UserError> {
+    let bad: Vec<&Outcome> = outcomes.iter().filter(|o| o.is_error()).collect();
+    let first = bad.first()?;
+    let mut msg = format!(
+        "data check `{}` failed ({} rows: {}); the report is not published",
+        first.check.name, first.failing, first.check.description
+    );
+    for e in &first.examples {
+        msg.push_str(&format!("\n  {e}"));
+    }
+    if bad.len() > 1 {
+        msg.push_str(&format!(
+            "\n  (also failing: {})",
+            bad[1..].iter().map(|o| o.check.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Some(
+        error::data(msg)
+            .hint("`hotline check` lists every failing check; fix the archive (or re-import the export) and run again"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_give_name_severity_and_description() {
+        let c = builtin();
+        assert_eq!(c.len(), BUILTIN.len());
+        let t = c.iter().find(|c| c.name == "time_order").unwrap();
+        assert_eq!(t.severity, Severity::Error);
+        assert!(t.description.starts_with("dispatched, responded or closed before"));
+        let u = Check::parse("mine.sql", "mine", "-- severity: warn\nSELECT 1").unwrap();
+        assert_eq!((u.name.as_str(), u.severity), ("mine", Severity::Warn));
+        assert!(Check::parse("bad.sql", "bad", "-- severity: fatal\nSELECT 1").is_err());
+    }
+}

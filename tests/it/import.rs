@@ -1,0 +1,225 @@
+//! `hotline import` with the real 311 samples and a GBK export, and `hotline check` / the
+//! report's refusal on an error-level check.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn sql(archive: &Path, q: &str) -> String {
+    let o = hotline(&["sql", "--archive", s(archive), "--format", "csv", q]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn boston_imports_reconciles_reimports_to_nothing_and_renders_in_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("boston");
+    let src = PathBuf::from(REAL).join("boston311_2022-01_100rows.csv");
+    let o = hotline(&["import", s(&src), "--mapping", "boston311", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read 100 = accepted 100 (new 100, replacing 0) + quarantined 0 + duplicates 0"),
+        "{}",
+        stderr(&o)
+    );
+    // every case is there once, with its Boston neighbourhood as the district
+    assert_eq!(
+        sql(&archive, "SELECT count(*) AS n, count(DISTINCT ticket_id) AS ids FROM tickets"),
+        "n,ids\n100,100\n"
+    );
+    assert!(sql(&archive, "SELECT DISTINCT district FROM tickets ORDER BY 1").contains("Dorchester"));
+    // no citizen follow-up in 311: resolved and satisfaction are empty, never false or 0
+    assert_eq!(sql(&archive, "SELECT count(resolved) AS r, count(satisfaction) AS s FROM tickets"), "r,s\n0,0\n");
+
+    let before = tree_snapshot(&archive);
+    let o = hotline(&["import", s(&src), "--mapping", "boston311", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read 100 = accepted 0 (new 0, replacing 0) + quarantined 0 + duplicates 100"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tree_snapshot(&archive), before, "re-importing changed the archive");
+
+    // an English report renders from it; rates without data print as "—", not 0
+    let config = dir.path().join("boston.toml");
+    std::fs::write(&config, "[city]\nname = \"Boston\"\nname_en = \"Boston\"\ntime_zone = \"America/New_York\"\n\n[population]\nfile = \"\"\n").unwrap();
+    let out = dir.path().join("out");
+    let o = hotline(&[
+        "report",
+        "--period",
+        "2022-01",
+        "--archive",
+        s(&archive),
+        "--out",
+        s(&out),
+        "--lang",
+        "en",
+        "--config",
+        s(&config),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = pdftotext(&out.join("2022-01/report.pdf"));
+    assert!(text.contains("Boston 12345") || text.contains("Boston"), "{text}");
+    assert!(text.contains("received 100 calls"), "{text}");
+    assert!(text.contains("the response rate was —, the resolution rate —, the satisfaction"), "{text}");
+}
+
+#[test]
+fn nyc_bad_rows_land_in_quarantine_with_their_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::read_to_string(PathBuf::from(REAL).join("nyc311_2022-05-01_night_924rows.csv")).unwrap();
+    let mut lines: Vec<String> = real.lines().map(str::to_string).collect();
+    let first = lines[1].clone(); // Unique Key 54049402, created 05/01/2022 12:00:03 AM
+    let swap = |from: &str, to: &str| first.replacen(from, to, 1);
+    lines.push(first.clone()); // an identical copy: a duplicate
+    lines.push(swap("54049402,05/01/2022 12:00:03 AM", "99000001,not a date")); // unreadable time
+    lines.push(swap("54049402,05/01/2022 12:00:03 AM,", "99000002,05/01/2022 12:00:03 AM,04/30/2022 11:00:00 PM")); // closed before created
+    lines.push(swap("54049402,", ",")); // no Unique Key
+    let src = dir.path().join("nyc.csv");
+    std::fs::write(&src, lines.join("\n") + "\n").unwrap();
+    let archive = dir.path().join("nyc");
+    let quarantine = dir.path().join("rejected.csv");
+    let o =
+        hotline(&["import", s(&src), "--mapping", "nyc311", "--archive", s(&archive), "--quarantine", s(&quarantine)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 924 real rows + 4 added = 928 = 924 accepted + 3 quarantined + 1 duplicate
+    assert!(
+        stderr(&o).contains("read 928 = accepted 924 (new 924, replacing 0) + quarantined 3 + duplicates 1"),
+        "{}",
+        stderr(&o)
+    );
+    let q = read_scores(&quarantine);
+    assert_eq!(q.len(), 3);
+    let by_line = |l: &str| q.iter().find(|r| r["line"] == l).unwrap_or_else(|| panic!("no line {l} in {q:?}"));
+    // the header is line 1, so the 924 real rows are lines 2–925 and the copy is 926
+    assert_eq!(by_line("927")["column"], "received_at");
+    assert!(by_line("927")["reason"].contains("cannot read `not a date` as a time"));
+    assert_eq!(by_line("928")["column"], "closed_at");
+    assert!(by_line("928")["reason"].contains("before received_at"));
+    assert_eq!(by_line("929")["column"], "ticket_id");
+    assert!(by_line("929")["reason"].contains("required value missing (source column `Unique Key`)"));
+    assert!(q.iter().all(|r| r["source_file"].ends_with("nyc.csv") && r["record"].contains("Complaint Type")));
+    assert_eq!(sql(&archive, "SELECT count(*) AS n FROM tickets"), "n\n924\n");
+}
+
+#[test]
+fn a_gbk_export_with_chinese_headers_imports_without_a_garbled_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "工单编号,受理时间,受理渠道,诉求类型,一级分类,二级分类,三级分类,紧急程度,所属区,街道乡镇,承办单位,派单时间,首次联系时间,办结时间,是否解决,回访结果,剔除原因,来电人编号,来电号码,诉求内容\n\
+        BJ001,2025-03-01 09:30:00,电话,投诉,城乡建设,住房保障与房地产,物业服务,一般,朝阳区,八里庄街道,八里庄街道办事处,2025-03-01 09:40:00,2025-03-01 10:00:00,2025-03-02 10:00:00,是,满意,,C1,13800001111,楼道堆物噪音扰民\n\
+        BJ002,2025/03/02 10:00:00,微信,求助,环境保护,环境污染,噪声污染,紧急,海淀区,八里庄街道,市生态环境局,2025/03/02 10:05:00,,2100-01-01 00:00:00,否,不满意,重复,C2,13900002222,夜间施工噪声\n";
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    let src = dir.path().join("export.csv");
+    std::fs::write(&src, &gbk).unwrap();
+    let archive = dir.path().join("archive");
+    let o = hotline(&["import", s(&src), "--mapping", "beijing-zh", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(CSV, GB18030)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("read 2 = accepted 2"), "{}", stderr(&o));
+    let got = sql(
+        &archive,
+        "SELECT ticket_id, channel, request_type, category_l3, urgency, district, street, department, resolved, satisfaction, excluded_reason, closed_at FROM tickets ORDER BY ticket_id",
+    );
+    assert_eq!(
+        got,
+        "ticket_id,channel,request_type,category_l3,urgency,district,street,department,resolved,satisfaction,excluded_reason,closed_at\n\
+         BJ001,phone,complaint,物业服务,general,朝阳区,八里庄街道,八里庄街道办事处,true,satisfied,,2025-03-02T10:00:00\n\
+         BJ002,wechat,help,噪声污染,emergency,海淀区,八里庄街道,市生态环境局,false,dissatisfied,duplicate,\n"
+    );
+    let content = hotline(&[
+        "sql",
+        "--archive",
+        s(&archive),
+        "--allow-personal-data",
+        "--format",
+        "csv",
+        "SELECT content FROM tickets ORDER BY ticket_id",
+    ]);
+    assert_eq!(stdout(&content), "content\n楼道堆物噪音扰民\n夜间施工噪声\n");
+}
+
+#[test]
+fn an_error_level_check_stops_the_report_and_names_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let mut a = ticket("dup-1", "甲区");
+    a.received = at(2025, 8, 1, 9, 0, 0);
+    write_archive(&archive, "a.parquet", &[a.clone()]);
+    write_archive(&archive, "b.parquet", &[a]);
+    let o = hotline(&["check", "--archive", s(&archive), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["errors"], 1);
+    assert_eq!(v["rows"], 2);
+    let dup = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "duplicate_ticket_id").unwrap();
+    assert_eq!((dup["failing"].as_i64(), dup["severity"].as_str()), (Some(1), Some("error")));
+
+    let out = dir.path().join("out");
+    let o = hotline(&["report", "--period", "2025Q3", "--archive", s(&archive), "--out", s(&out), "--no-pdf"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("data check `duplicate_ticket_id` failed (1 rows"), "{err}");
+    assert!(err.contains("ticket_id=dup-1, copies=2"), "{err}");
+    assert!(!out.join("2025Q3").exists(), "a report was published");
+}
+
+#[test]
+fn xlsx_and_json_lines_import_through_their_presets() {
+    let dir = tempfile::tempdir().unwrap();
+    // an Excel export with Chinese headers; the time cells are real Excel dates
+    let xlsx = dir.path().join("export.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let headers = ["工单编号", "受理时间", "诉求类型", "一级分类", "所属区", "回访结果"];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let when = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 4, 2).unwrap().and_hms(8, 15, 0).unwrap();
+    ws.write_string(1, 0, "X1").unwrap();
+    ws.write_datetime_with_format(1, 1, &when, &fmt).unwrap();
+    for (c, v) in [(2, "咨询"), (3, "民政"), (4, "西城区"), (5, "满意")] {
+        ws.write_string(1, c, v).unwrap();
+    }
+    wb.save(&xlsx).unwrap();
+    let mapping = dir.path().join("mini.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\nticket_id = \"工单编号\"\nreceived_at = \"受理时间\"\nrequest_type = \"诉求类型\"\ncategory_l1 = \"一级分类\"\ndistrict = \"所属区\"\nsatisfaction = \"回访结果\"\n\n[values.request_type]\n\"咨询\" = \"consultation\"\n\n[values.satisfaction]\n\"满意\" = \"satisfied\"\n",
+    )
+    .unwrap();
+    let archive = dir.path().join("archive");
+    let o = hotline(&["import", s(&xlsx), "--mapping", s(&mapping), "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(XLSX, sheet Sheet1)"), "{}", stderr(&o));
+
+    // Open311 JSON lines: ISO 8601 times with an offset keep their wall-clock time
+    let jsonl = dir.path().join("open311.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"service_request_id\": \"638344\", \"requested_datetime\": \"2025-04-03T17:12:10-04:00\", \"service_name\": \"Pothole\", \"service_code\": 21, \"agency_responsible\": \"DPW\", \"description\": \"deep hole\"}\n",
+    )
+    .unwrap();
+    let o = hotline(&["import", s(&jsonl), "--mapping", "open311", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        sql(
+            &archive,
+            "SELECT ticket_id, received_at, request_type, category_l1, category_l2, district, satisfaction FROM tickets ORDER BY ticket_id"
+        ),
+        "ticket_id,received_at,request_type,category_l1,category_l2,district,satisfaction\n\
+         638344,2025-04-03T17:12:10,help,Pothole,21,Unspecified,\n\
+         X1,2025-04-02T08:15:00,consultation,民政,,西城区,satisfied\n"
+    );
+    // both months' partitions exist in the archive's layout
+    assert!(archive.join("year=2025/month=04/part-0.parquet").is_file());
+}
