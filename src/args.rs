@@ -24,7 +24,9 @@ pub const DEFAULT_ARCHIVE: &str = "output/archive";
         hotline report --period 2025 --units district,department   # plus one PDF per unit\n  \
         hotline run --config hotline.toml      # the scheduled job ([run] in the config)\n  \
         hotline sql \"SELECT district, count(*) FROM tickets GROUP BY 1 ORDER BY 2 DESC\"\n  \
-        hotline sql                            # interactive SQL shell"
+        hotline sql                            # interactive SQL shell\n  \
+        hotline import export.csv --mapping beijing-zh --archive archive/\n  \
+        hotline check --archive archive/       # data-quality report"
 )]
 pub struct Cli {
     #[command(subcommand)]
