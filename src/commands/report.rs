@@ -320,21 +320,15 @@ impl Job {
         timestamp: i64,
     ) -> Result<UnitCounts> {
         use render::units::{self, Status};
-        let cx = units::UnitContext {
-            metrics: input.metrics,
-            period: input.period,
-            settings: input.settings,
-            locale: input.locale,
-            city: input.city,
-        };
-        let (docs, skipped) = units::plan(&cx, &self.units);
+        let cx = input;
+        let (docs, skipped) = units::plan(cx, &self.units);
         super::say(&format!(
             "rendering {} unit reports ({}) on {} threads",
             docs.len(),
             self.units.join(", "),
             self.jobs
         ));
-        let common = json!({"t": data["t"], "meta": units::meta(&cx, &data["meta"])});
+        let common = json!({"t": data["t"], "meta": units::meta(cx, &data["meta"])});
         let mut outcomes = units::render(docs, &common, build, dir, timestamp, self.jobs)?;
         outcomes.extend(skipped);
         units::write_index(&dir.join("units.csv"), &outcomes)?;

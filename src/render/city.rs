@@ -357,18 +357,20 @@ pub fn handling(input: &ReportInput) -> Value {
     );
     let mut districts: Vec<&UnitScore> = m.of_type("district").collect();
     districts.sort_by(|a, b| a.unit.cmp(&b.unit));
+    // name, scored tickets, the four rates, median response and closing hours, P90 closing hours
+    let cells = |name: String, scored: i64, rates: [Option<f64>; 4], times: [Option<f64>; 3]| {
+        let mut v = vec![name, l.int(scored)];
+        v.extend(rates.iter().map(|r| l.pct(*r)));
+        v.extend(times.iter().map(|t| hours(l, *t)));
+        v
+    };
     let row = |u: &UnitScore, name: String| {
-        vec![
+        cells(
             name,
-            l.int(u.scored_tickets),
-            l.pct(u.response_rate),
-            l.pct(u.resolution_rate),
-            l.pct(u.satisfaction_rate),
-            l.pct(u.on_time_rate),
-            hours(l, u.respond_hours_median),
-            hours(l, u.close_hours_median),
-            hours(l, u.close_hours_p90),
-        ]
+            u.scored_tickets,
+            [u.response_rate, u.resolution_rate, u.satisfaction_rate, u.on_time_rate],
+            [u.respond_hours_median, u.close_hours_median, u.close_hours_p90],
+        )
     };
     let header = |first: &str| -> Vec<String> {
         [
@@ -387,17 +389,12 @@ pub fn handling(input: &ReportInput) -> Value {
         .collect()
     };
     let c = &m.city;
-    let city_row = vec![
+    let city_row = cells(
         l.get("u_city"),
-        l.int(c.scored_tickets),
-        l.pct(c.response_rate),
-        l.pct(c.resolution_rate),
-        l.pct(c.satisfaction_rate),
-        l.pct(c.on_time_rate),
-        hours(l, d.respond_hours_median),
-        hours(l, d.close_hours_median),
-        hours(l, d.close_hours_p90),
-    ];
+        c.scored_tickets,
+        [c.response_rate, c.resolution_rate, c.satisfaction_rate, c.on_time_rate],
+        [d.respond_hours_median, d.close_hours_median, d.close_hours_p90],
+    );
     let district_table = Table {
         header: header("col_district"),
         rows: districts

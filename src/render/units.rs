@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use super::charts::{self, Axis};
 use super::{Locale, Table, period_name};
-use crate::config::{MetricSettings, UNIT_TYPES};
-use crate::metrics::{CategoryCount, Metrics, UnitMonth, UnitScore};
-use crate::period::{Period, add_months};
+use crate::config::UNIT_TYPES;
+use crate::metrics::{CategoryCount, UnitMonth, UnitScore};
+use crate::period::add_months;
 
 pub const UNIT_TEMPLATE: &str = include_str!("../../report-templates/unit.typ");
 pub const CHARTS_TEMPLATE: &str = include_str!("../../report-templates/charts.typ");
@@ -145,14 +145,8 @@ pub struct Outcome {
     pub status: Status,
 }
 
-/// Everything the unit reports share.
-pub struct UnitContext<'a> {
-    pub metrics: &'a Metrics,
-    pub period: &'a Period,
-    pub settings: &'a MetricSettings,
-    pub locale: &'a Locale,
-    pub city: &'a str,
-}
+/// Everything the unit reports share: the city report's input.
+pub type UnitContext<'a> = super::ReportInput<'a>;
 
 /// The metadata every unit report shows: the city report's, plus the unit report's name and
 /// its footnote.

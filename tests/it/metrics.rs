@@ -306,8 +306,19 @@ fn oracle(tickets: &[T], period: &Period) -> Expected {
         a[6] += i64::from(t.closed_after_s.is_some_and(|s| s <= close_limit));
     }
     let ratio = |n: i64, d: i64| if d == 0 { None } else { Some(n as f64 / d as f64) };
+    // the response rate is "not available" (null, not 0) when no scored ticket of the scanned
+    // range (the year before the period and the period) has a first-contact time at all
+    let scan_start = period.year_earlier().start.and_hms_opt(0, 0, 0).unwrap();
+    let has_response = tickets.iter().any(|t| {
+        t.received >= scan_start
+            && t.received < end
+            && t.dispatched().is_some()
+            && t.excluded.is_none()
+            && t.responded_after_s.is_some()
+    });
+    let response = |n: i64, d: i64| if has_response { ratio(n, d) } else { None };
     acc.into_iter()
-        .map(|(k, a)| (k, (a[0], ratio(a[1], a[0]), ratio(a[2], a[3]), ratio(a[4], a[5]), ratio(a[6], a[0]))))
+        .map(|(k, a)| (k, (a[0], response(a[1], a[0]), ratio(a[2], a[3]), ratio(a[4], a[5]), ratio(a[6], a[0]))))
         .collect()
 }
 
