@@ -148,6 +148,7 @@ fn examples(batches: &[RecordBatch]) -> Result<Vec<String>> {
 pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>> {
     let mut out = Vec::new();
     for c in checks {
+        let t = std::time::Instant::now();
         let batches = ctx
             .sql(&c.sql)
             .await
@@ -156,6 +157,9 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
             .await
             .with_context(|| format!("running the check {} ({})", c.name, c.source))?;
         let failing = batches.iter().map(|b| b.num_rows()).sum();
+        if std::env::var_os("HOTLINE_PROFILE").is_some() {
+            eprintln!("profile: {} {:.2} s, {failing} failing", c.source, t.elapsed().as_secs_f64());
+        }
         out.push(Outcome { check: c.clone(), failing, examples: examples(&batches)? });
     }
     Ok(out)

@@ -42,7 +42,15 @@ pub async fn run(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)
             .with_context(|| format!("binding the parameters of {file}"))?
     };
     let schema = df.schema().inner().clone();
+    let t = std::time::Instant::now();
     let mut batches = df.collect().await.with_context(|| format!("running {file}"))?;
+    if std::env::var_os("HOTLINE_PROFILE").is_some() {
+        eprintln!(
+            "profile: {file} {:.2} s, {} rows",
+            t.elapsed().as_secs_f64(),
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        );
+    }
     if batches.is_empty() {
         // keep the schema of an empty result, so it can still be registered and read
         batches.push(RecordBatch::new_empty(schema));

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""hotline benchmark: time the annual report stage by stage on an archive of N tickets, with peak
+memory, and the neutral DuckDB / DataFusion-python workload (benches/neutral) on the same file in
+the same run, and print the ratios against issue 8's targets.
+
+usage: scripts/bench.py [--rows 20000000] [--year 2025] [--file F.parquet] [--work DIR]
+                        [--units district,department] [--repeats 3] [--memory-limit 2G]
+Needs: a release build of hotline (cargo build --release; found in $CARGO_TARGET_DIR, target/
+or PATH), typst, and Python with duckdb (+ datafusion for the second engine):
+  python3 -m venv ~/.cache/hotline-benchenv && ~/.cache/hotline-benchenv/bin/pip install duckdb datafusion pyarrow
+"""
+import argparse, os, re, resource, shutil, subprocess, sys, time, pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NEUTRAL = ROOT / "benches" / "neutral"
+
+
+def hotline_bin():
+    for d in [os.environ.get("CARGO_TARGET_DIR"), str(ROOT / "target"), os.path.expanduser("~/.cache/hotline-target")]:
+        if d and pathlib.Path(d, "release", "hotline").is_file():
+            return str(pathlib.Path(d, "release", "hotline"))
+    found = shutil.which("hotline")
+    if not found:
+        sys.exit("no hotline binary: run `cargo build --release` first")
+    return found
+
+
+def run(cmd, env=None):
+    """Run cmd; return (seconds, peak RSS in MiB of it and its children, stderr)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err}")
+    return dt, usage.ru_maxrss / 1024.0, err
+
+
+def stages(err):
+    m = re.search(r"stages: (.*)", err)
+    out = {}
+    if m:
+        for part in m.group(1).split(", "):
+            name, secs, _ = part.rsplit(" ", 2)
+            out[name] = float(secs)
+    return out
+
+
+def neutral(engine, path, repeats):
+    sql = (NEUTRAL / "queries.sql").read_text()
+    queries = [q.strip().rstrip(";") for q in re.split(r";\s*\n", sql) if "SELECT" in q]
+    if engine == "duckdb":
+        import duckdb
+        con = duckdb.connect(); con.execute("SET threads TO 2")
+        con.execute(f"CREATE VIEW tickets AS SELECT * FROM read_parquet('{path}')")
+        runq = lambda q: con.execute(q).to_arrow_table().num_rows
+    else:
+        import datafusion
+        ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(2))
+        ctx.register_parquet("tickets", str(path))
+        runq = lambda q: sum(b.num_rows for b in ctx.sql(q).collect())
+    total = 0.0
+    for q in queries:
+        best = None
+        for _ in range(repeats):
+            t = time.perf_counter(); runq(q); dt = time.perf_counter() - t
+            best = dt if best is None else min(best, dt)
+        total += best
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=20_000_000)
+    ap.add_argument("--year", type=int, default=2025)
+    ap.add_argument("--file", help="an existing archive (Parquet file or folder) instead of generating one")
+    ap.add_argument("--work", default=os.path.expanduser("~/.cache/hotline-bench"))
+    ap.add_argument("--units", default="district,department")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    work = pathlib.Path(args.work); work.mkdir(parents=True, exist_ok=True)
+    path = pathlib.Path(args.file) if args.file else work / f"t{args.rows}.parquet"
+    if not path.exists():
+        print(f"generating {args.rows:,} tickets with benches/neutral/gen.py → {path}", flush=True)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, str(NEUTRAL / "gen.py"), str(args.rows), str(path), str(args.year)], check=True)
+        print(f"  {time.perf_counter() - t:.1f} s", flush=True)
+    hl = hotline_bin()
+    rows = int(subprocess.run([hl, "sql", "--archive", str(path), "--format", "csv", "SELECT count(*) AS n FROM tickets"],
+                              capture_output=True, text=True, check=True).stdout.split()[1])
+    size = sum(f.stat().st_size for f in ([path] if path.is_file() else path.rglob("*.parquet")))
+    print(f"\nhotline benchmark · {rows:,} tickets · {size / 2**20:.0f} MiB · {os.cpu_count()} CPUs · {time.strftime('%Y-%m-%d')}")
+    out = work / "out"
+    env = dict(os.environ, HOTLINE_CONFIG=str(ROOT / "hotline.toml"))
+    base = [hl, "report", "--period", str(args.year), "--archive", str(path), "--out", str(out)]
+
+    t_tables, rss_tables, err = run(base + ["--no-pdf"], env)
+    s = stages(err)
+    t_full, rss_full, err_full = run(base + ["--units", args.units] if args.units else base, env)
+    s_full = stages(err_full)
+
+    print(f"\n{'stage':<34}{'seconds':>9}{'tickets/s':>14}")
+    for name, secs in s.items():
+        print(f"{name:<34}{secs:>9.2f}{rows / secs if secs > 0 else 0:>14,.0f}")
+    print(f"{'report --no-pdf (whole process)':<34}{t_tables:>9.2f}{rows / t_tables:>14,.0f}   peak RSS {rss_tables:,.0f} MiB")
+    for name in ("pdf", "unit pdfs"):
+        if name in s_full:
+            print(f"{name + ' (in the full run)':<34}{s_full[name]:>9.2f}")
+    print(f"{'full run: city + ' + (args.units or 'no units'):<34}{t_full:>9.2f}{rows / t_full:>14,.0f}   peak RSS {rss_full:,.0f} MiB")
+
+    metrics = s.get("checks", 0) + s.get("metrics", 0)
+    print(f"\nneutral workload (benches/neutral/queries.sql, best of {args.repeats}, 2 threads):")
+    results = {}
+    for engine in ("duckdb", "datafusion"):
+        try:
+            results[engine] = neutral(engine, path, args.repeats)
+            print(f"  {engine:<12}{results[engine]:>8.2f} s")
+        except ImportError:
+            print(f"  {engine:<12} not installed (pip install {engine})")
+    print("\nagainst the targets of issue 8:")
+    if "duckdb" in results:
+        r = metrics / results["duckdb"]
+        print(f"  hotline checks+metrics / DuckDB = {metrics:.2f} / {results['duckdb']:.2f} = {r:.2f}   (target ≤ 0.50)")
+    if "datafusion" in results:
+        print(f"  hotline checks+metrics / DataFusion-python = {metrics / results['datafusion']:.2f}")
+    print(f"  whole annual run with PDFs: {t_full:.1f} s   (target ≤ 30 s)")
+    print(f"  peak memory: {max(rss_tables, rss_full):,.0f} MiB   (target ≤ 2,048 MiB)")
+
+
+if __name__ == "__main__":
+    main()
