@@ -6,9 +6,10 @@ WITH d AS (
   FROM checked
   GROUP BY 1
 ), m AS (
-  SELECT median(tickets) AS median_tickets FROM d
+  -- a window over d, so the daily counts are computed once
+  SELECT day, tickets, median(tickets) OVER () AS median_tickets FROM d
 )
-SELECT d.day, d.tickets, m.median_tickets
-FROM d CROSS JOIN m
-WHERE d.tickets > 3 * m.median_tickets OR d.tickets * 3 < m.median_tickets
-ORDER BY d.day
+SELECT day, tickets, median_tickets
+FROM m
+WHERE tickets > 3 * median_tickets OR tickets * 3 < median_tickets
+ORDER BY day
