@@ -75,11 +75,10 @@ pub struct Topic {
 }
 
 /// Months before the topic month, and from it on, that topic_effect.sql compares.
-pub const TOPIC_WINDOW_MONTHS: u32 = 6;
+pub const TOPIC_WINDOW_MONTHS: i32 = 6;
 
 /// The `topics` table (topic, category, before_start, before_end, after_start, after_end).
 pub fn topics_batch(topics: &[Topic]) -> Result<RecordBatch> {
-    use chrono::Datelike;
     use datafusion::arrow::array::TimestampMicrosecondArray;
     let micros = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
     let ts = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None);
@@ -92,10 +91,6 @@ pub fn topics_batch(topics: &[Topic]) -> Result<RecordBatch> {
         Field::new("after_end", ts, false),
     ]));
     let rows: Vec<(&Topic, &String)> = topics.iter().flat_map(|t| t.categories.iter().map(move |c| (t, c))).collect();
-    let back = |d: chrono::NaiveDate| {
-        let total = d.year() * 12 + d.month0() as i32 - TOPIC_WINDOW_MONTHS as i32;
-        chrono::NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("month")
-    };
     let col = |f: &dyn Fn(&Topic) -> i64| -> Arc<dyn datafusion::arrow::array::Array> {
         Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|(t, _)| f(t))))
     };
@@ -104,7 +99,7 @@ pub fn topics_batch(topics: &[Topic]) -> Result<RecordBatch> {
         vec![
             Arc::new(StringArray::from_iter_values(rows.iter().map(|(t, _)| t.name.as_str()))),
             Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, c)| c.as_str()))),
-            col(&|t| micros(back(t.month))),
+            col(&|t| micros(crate::period::add_months(t.month, -TOPIC_WINDOW_MONTHS))),
             col(&|t| micros(t.month)),
             col(&|t| micros(t.month)),
             col(&|t| micros(crate::period::add_months(t.month, TOPIC_WINDOW_MONTHS))),

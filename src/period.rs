@@ -141,9 +141,9 @@ impl Period {
     }
 }
 
-/// First of the month `n` months after the first of `d`'s month.
-pub fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
-    let total = d.year() * 12 + d.month0() as i32 + n as i32;
+/// First of the month `n` months after (negative: before) the first of `d`'s month.
+pub fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
+    let total = d.year() * 12 + d.month0() as i32 + n;
     NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("valid month")
 }
 

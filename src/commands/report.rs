@@ -275,6 +275,9 @@ impl Job {
             units: &self.units,
             checks: &check_outcomes,
         };
+        // everything the manifest says before the outputs exist: attached inside the PDF, and
+        // the start of manifest.json
+        let core = manifest.core(&m)?;
         let input = ReportInput {
             metrics: &m,
             period,
@@ -300,7 +303,7 @@ impl Job {
             // the evidence attached inside the PDF: the score table and the manifest as it stands
             // before rendering (no outputs, no run block: the same bytes on every run)
             std::fs::copy(dir.join("scores.csv"), build.join("scores.csv"))?;
-            std::fs::write(build.join("manifest.json"), serde_json::to_vec_pretty(&manifest.core(&m)?)?)?;
+            std::fs::write(build.join("manifest.json"), serde_json::to_vec_pretty(&core)?)?;
             render::typst::compile(&build, "report.typ", &dir.join("report.pdf"), timestamp)?;
             stages.lap("pdf", &mut lap);
             pages = render::pdf_pages(&dir.join("report.pdf"));
@@ -315,7 +318,7 @@ impl Job {
             }
         }
         let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
-        manifest.write(dir, &m, &run)?;
+        write_manifest(dir, core, &run)?;
         if let Some(secs) = std::env::var(PAUSE_HOOK).ok().and_then(|s| s.parse::<f64>().ok()) {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs));
         }
@@ -475,6 +478,29 @@ fn write_scores(dir: &Path, label: &str, m: &metrics::Metrics, timestamp: i64) -
     Ok(())
 }
 
+/// manifest.json on disk: the core (as attached to the PDF), the outputs with their SHA-256,
+/// and the run block.
+fn write_manifest(dir: &Path, mut manifest: serde_json::Value, run: &Run) -> Result<()> {
+    let mut names = Vec::new();
+    files_under(dir, Path::new(""), &mut names)?;
+    names.sort();
+    use rayon::prelude::*;
+    let outputs: Vec<serde_json::Value> = names
+        .par_iter()
+        .map(|n| -> Result<serde_json::Value> {
+            let p = dir.join(n);
+            Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
+        })
+        .collect::<Result<_>>()?;
+    manifest["outputs"] = json!(outputs);
+    manifest["run"] = json!({
+        "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "seconds": (run.seconds * 1000.0).round() / 1000.0,
+    });
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+    Ok(())
+}
+
 /// Every file under `dir/rel`, as paths relative to `dir` (with `/`).
 fn files_under(dir: &Path, rel: &Path, out: &mut Vec<String>) -> Result<()> {
     for e in std::fs::read_dir(dir.join(rel))?.flatten() {
@@ -508,29 +534,6 @@ struct Manifest<'a> {
 }
 
 impl Manifest<'_> {
-    /// manifest.json on disk: the core, the outputs with their SHA-256, and the run block.
-    fn write(&self, dir: &Path, m: &metrics::Metrics, run: &Run) -> Result<()> {
-        let mut names = Vec::new();
-        files_under(dir, Path::new(""), &mut names)?;
-        names.sort();
-        use rayon::prelude::*;
-        let outputs: Vec<serde_json::Value> = names
-            .par_iter()
-            .map(|n| -> Result<serde_json::Value> {
-                let p = dir.join(n);
-                Ok(json!({"file": n, "bytes": std::fs::metadata(&p)?.len(), "sha256": hash::file_sha256(&p)?}))
-            })
-            .collect::<Result<_>>()?;
-        let mut manifest = self.core(m)?;
-        manifest["outputs"] = json!(outputs);
-        manifest["run"] = json!({
-            "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "seconds": (run.seconds * 1000.0).round() / 1000.0,
-        });
-        std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
-        Ok(())
-    }
-
     /// Everything but the outputs and the run: what the PDF carries inside (it cannot hold its
     /// own checksum), identical on every run with the same inputs.
     fn core(&self, m: &metrics::Metrics) -> Result<serde_json::Value> {

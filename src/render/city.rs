@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::charts::{self, Axis};
+use super::format::{change_pct, share};
 use super::{Locale, ReportInput, Table};
 use crate::metrics::{CategoryCount, MixRow, UnitScore};
 use crate::period::add_months;
@@ -23,27 +24,9 @@ const MOVER_MIN_EARLIER: i64 = 50;
 /// Proposed topics for next year.
 const PROPOSED: usize = 5;
 
-fn change_pct(c: Option<f64>) -> String {
-    match c {
-        Some(c) => format!("{:+.1}%", c * 100.0),
-        None => "—".into(),
-    }
-}
-
-fn share(a: i64, b: i64) -> Option<f64> {
-    if b > 0 { Some(a as f64 / b as f64) } else { None }
-}
-
-/// The first day of the month `n` months before `d`'s month.
-fn months_back(d: NaiveDate, n: i32) -> NaiveDate {
-    use chrono::Datelike;
-    let total = d.year() * 12 + d.month0() as i32 - n;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("month")
-}
-
-/// The 12 months ending with the period.
-pub fn trend_months(input: &ReportInput) -> Vec<NaiveDate> {
-    let first = input.period.year_earlier().end;
+/// The 12 months ending with `period` (the city's curves and every unit's trend).
+pub fn trend_months(period: &crate::period::Period) -> Vec<NaiveDate> {
+    let first = period.year_earlier().end;
     (0..12).map(|k| add_months(first, k)).collect()
 }
 
@@ -56,8 +39,10 @@ pub fn display_name(l: &Locale, unit_type: &str, name: &str, english: &HashMap<S
     }
 }
 
-pub fn district_names_en() -> HashMap<String, String> {
-    crate::reference::districts().into_iter().map(|d| (d.name, d.name_en)).collect()
+/// Chinese → English district names from the reference table, read once.
+pub fn district_names_en() -> &'static HashMap<String, String> {
+    static NAMES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| crate::reference::districts().into_iter().map(|d| (d.name, d.name_en)).collect())
 }
 
 /// Label of a value of the channel or request_type column.
@@ -217,11 +202,11 @@ pub fn hotspots(input: &ReportInput) -> Value {
     );
 
     // monthly curve: the 12 months ending with the period, and the same months a year before
-    let months = trend_months(input);
+    let months = trend_months(input.period);
     let city_month: HashMap<NaiveDate, i64> = m.city_months.iter().map(|(d, c)| (*d, c.tickets)).collect();
     let volumes: Vec<Option<f64>> = months.iter().map(|d| Some(*city_month.get(d).unwrap_or(&0) as f64)).collect();
     let before: Vec<Option<f64>> =
-        months.iter().map(|d| city_month.get(&months_back(*d, 12)).map(|n| *n as f64)).collect();
+        months.iter().map(|d| city_month.get(&add_months(*d, -12)).map(|n| *n as f64)).collect();
     let axis = Axis::covering(volumes.iter().chain(&before).flatten().cloned(), 0.0, f64::INFINITY, true);
     let monthly = json!({
         "x": charts::month_labels(l, &months),
@@ -278,7 +263,7 @@ pub fn hotspots(input: &ReportInput) -> Value {
     let heat = json!({
         "x": charts::month_labels(l, &months),
         "rows": ordered.iter().map(|u| json!({
-            "label": display_name(l, "district", &u.unit, &english),
+            "label": display_name(l, "district", &u.unit, english),
             "cells": months.iter().map(|d| {
                 let v = per(u, d);
                 json!({"shade": v.map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }), "text": v.map(|v| if per_capita { format!("{v:.1}") } else { l.int(v as i64) }).unwrap_or_default()})
@@ -293,7 +278,7 @@ pub fn hotspots(input: &ReportInput) -> Value {
     let pc_max = pc.iter().filter_map(|u| u.tickets_per_1000).fold(0.0, f64::max);
     let per_1000 = json!({
         "items": pc.iter().map(|u| json!({
-            "label": display_name(l, "district", &u.unit, &english),
+            "label": display_name(l, "district", &u.unit, english),
             "value": u.tickets_per_1000,
             "text": format!("{:.1}", u.tickets_per_1000.unwrap_or(0.0)),
             "highlight": false,
@@ -327,7 +312,7 @@ fn hours(l: &Locale, h: Option<f64>) -> String {
 pub fn handling(input: &ReportInput) -> Value {
     let (m, l) = (input.metrics, input.locale);
     let english = district_names_en();
-    let months = trend_months(input);
+    let months = trend_months(input.period);
     let cm: HashMap<NaiveDate, &crate::metrics::CitySummary> = m.city_months.iter().map(|(d, c)| (*d, c)).collect();
     let series = |f: fn(&crate::metrics::CitySummary) -> Option<f64>| -> Vec<Option<f64>> {
         months.iter().map(|d| cm.get(d).and_then(|c| f(c))).collect()
@@ -399,7 +384,7 @@ pub fn handling(input: &ReportInput) -> Value {
         header: header("col_district"),
         rows: districts
             .iter()
-            .map(|u| row(u, display_name(l, "district", &u.unit, &english)))
+            .map(|u| row(u, display_name(l, "district", &u.unit, english)))
             .chain(std::iter::once(city_row))
             .collect(),
     };
@@ -433,7 +418,7 @@ pub fn watch_list(input: &ReportInput) -> Value {
             .map(|u| {
                 vec![
                     u.unit.clone(),
-                    u.parent.as_deref().map(|p| display_name(l, "district", p, &english)).unwrap_or_default(),
+                    u.parent.as_deref().map(|p| display_name(l, "district", p, english)).unwrap_or_default(),
                     u.bottom_months.map(|n| n.to_string()).unwrap_or_default(),
                     u.bottom_longest_run.map(|n| n.to_string()).unwrap_or_default(),
                     l.score(u.score),

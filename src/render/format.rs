@@ -104,19 +104,25 @@ impl Locale {
 
     /// Change of a rate in percentage points: `提高0.35个百分点`.
     pub fn pp_change(&self, current: Option<f64>, previous: Option<f64>) -> String {
-        match (current, previous) {
-            (Some(c), Some(p)) => {
-                let pp = (c - p) * 100.0;
+        self.pp_phrase("pp", "no_previous", current, previous)
+    }
+
+    /// The difference `a − b` of two rates in points, in the sentence `<kind>_up`, `<kind>_down`
+    /// or `<kind>_flat` (two decimals), or the label `none` when either rate is missing.
+    pub fn pp_phrase(&self, kind: &str, none: &str, a: Option<f64>, b: Option<f64>) -> String {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let pp = (a - b) * 100.0;
                 let text = format!("{:.2}", pp.abs());
                 if text == "0.00" {
-                    self.get("pp_flat")
+                    self.get(&format!("{kind}_flat"))
                 } else if pp > 0.0 {
-                    self.fill("pp_up", &[("pp", text)])
+                    self.fill(&format!("{kind}_up"), &[("pp", text)])
                 } else {
-                    self.fill("pp_down", &[("pp", text)])
+                    self.fill(&format!("{kind}_down"), &[("pp", text)])
                 }
             }
-            _ => self.get("no_previous"),
+            _ => self.get(none),
         }
     }
 
@@ -127,6 +133,19 @@ impl Locale {
             Lang::En => d.format("%-d %B %Y").to_string(),
         }
     }
+}
+
+/// A relative change as `+7.0%`, or `—`.
+pub fn change_pct(c: Option<f64>) -> String {
+    match c {
+        Some(c) => format!("{:+.1}%", c * 100.0),
+        None => "—".into(),
+    }
+}
+
+/// `a / b`, none when `b` is not positive.
+pub fn share(a: i64, b: i64) -> Option<f64> {
+    if b > 0 { Some(a as f64 / b as f64) } else { None }
 }
 
 #[cfg(test)]

@@ -107,10 +107,10 @@ fn unit_table(units: &[&UnitScore], l: &Locale, name_col: &str, with_parent: boo
     let rows = units
         .iter()
         .map(|u| {
-            let mut row = vec![rank_cell(u, l), city::display_name(l, &u.unit_type, &u.unit, &english)];
+            let mut row = vec![rank_cell(u, l), city::display_name(l, &u.unit_type, &u.unit, english)];
             if with_parent {
                 row.push(
-                    u.parent.as_deref().map(|p| city::display_name(l, "district", p, &english)).unwrap_or_default(),
+                    u.parent.as_deref().map(|p| city::display_name(l, "district", p, english)).unwrap_or_default(),
                 );
             }
             row.extend([
@@ -160,7 +160,7 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
     let prev = &m.city_year_earlier;
     let period = period_name(p, l);
     let direct = c.tickets - c.dispatched;
-    let share = |a: i64, b: i64| if b > 0 { Some(a as f64 / b as f64) } else { None };
+    let share = format::share;
     let daily = if m.days_with_tickets > 0 { c.tickets / m.days_with_tickets } else { 0 };
     let (peak_day, peak_count) = match m.peak_day {
         Some((d, n)) => (l.date(d), l.int(n)),
@@ -240,7 +240,7 @@ pub fn report_data(input: &ReportInput) -> Result<Value> {
         .iter()
         .filter(|u| u.score.is_some())
         .map(|u| {
-            json!({"label": city::display_name(l, "district", &u.unit, &english), "value": u.score, "text": l.score(u.score), "highlight": u.rank.is_some() && u.rank == best})
+            json!({"label": city::display_name(l, "district", &u.unit, english), "value": u.score, "text": l.score(u.score), "highlight": u.rank.is_some() && u.rank == best})
         })
         .collect();
 

@@ -13,10 +13,10 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use super::charts::{self, Axis};
+use super::format::{change_pct, share};
 use super::{Locale, Table, period_name};
 use crate::config::UNIT_TYPES;
 use crate::metrics::{CategoryCount, UnitMonth, UnitScore};
-use crate::period::add_months;
 
 pub const UNIT_TEMPLATE: &str = include_str!("../../report-templates/unit.typ");
 pub const CHARTS_TEMPLATE: &str = include_str!("../../report-templates/charts.typ");
@@ -172,9 +172,7 @@ fn key(u: &UnitScore) -> Key<'_> {
 pub fn plan(cx: &UnitContext, types: &[String]) -> (Vec<UnitDoc>, Vec<Outcome>) {
     let m = cx.metrics;
     let l = cx.locale;
-    // the 12 months ending with the period: from 11 months before its last month
-    let first = add_months(cx.period.year_earlier().end, 0);
-    let months: Vec<NaiveDate> = (0..12).map(|k| add_months(first, k)).collect();
+    let months = super::city::trend_months(cx.period);
     let mut by_unit: HashMap<Key, Vec<&UnitMonth>> = HashMap::new();
     for um in &m.unit_months {
         by_unit.entry((um.unit_type.as_str(), um.unit.as_str(), um.parent.as_deref())).or_default().push(um);
@@ -230,32 +228,12 @@ fn signed_pp(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 fn vs_city(l: &Locale, a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) => {
-            let pp = (a - b) * 100.0;
-            let text = format!("{:.2}", pp.abs());
-            if text == "0.00" {
-                l.get("u_vs_city_flat")
-            } else if pp > 0.0 {
-                l.fill("u_vs_city_up", &[("pp", text)])
-            } else {
-                l.fill("u_vs_city_down", &[("pp", text)])
-            }
-        }
-        _ => l.get("u_vs_city_none"),
-    }
+    l.pp_phrase("u_vs_city", "u_vs_city_none", a, b)
 }
 
 fn hours(l: &Locale, h: Option<f64>) -> String {
     match h {
         Some(h) => l.fill("u_hours", &[("h", format!("{h:.1}"))]),
-        None => "—".into(),
-    }
-}
-
-fn change_pct(c: Option<f64>) -> String {
-    match c {
-        Some(c) => format!("{:+.1}%", c * 100.0),
         None => "—".into(),
     }
 }
@@ -272,7 +250,7 @@ fn unit_data(
     let c = &m.city;
     let period = period_name(cx.period, l);
     let english = super::city::district_names_en();
-    let name = super::city::display_name(l, &u.unit_type, &u.unit, &english);
+    let name = super::city::display_name(l, &u.unit_type, &u.unit, english);
     let peer = m.peer(&u.unit_type, &u.unit_group);
     let group = group_label(l, &u.unit_group);
     let ranked_in_group = peer.map(|p| p.ranked).unwrap_or(0);
@@ -327,7 +305,7 @@ fn unit_data(
 
     let pieces = l.get("kpi_unit_pieces");
     let kpi = |label: &str, value: String, note: String| json!({"label": l.get(label), "value": value, "note": note});
-    let share = if c.scored_tickets > 0 { Some(u.scored_tickets as f64 / c.scored_tickets as f64) } else { None };
+    let city_share = share(u.scored_tickets, c.scored_tickets);
     let score_note = match u.score_change_prev {
         Some(d) => l.fill("u_score_change", &[("d", format!("{d:+.2}"))]),
         None => l.get("u_no_previous_score"),
@@ -337,7 +315,7 @@ fn unit_data(
         kpi(
             "kpi_scored",
             format!("{}{pieces}", l.int(u.scored_tickets)),
-            l.fill("u_city_share", &[("share", l.pct(share))]),
+            l.fill("u_city_share", &[("share", l.pct(city_share))]),
         ),
         kpi("col_score", l.score(u.score) + if u.score_reweighted { "*" } else { "" }, score_note),
         kpi(
@@ -462,7 +440,7 @@ fn unit_data(
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let share = if u.tickets > 0 { Some(c.tickets as f64 / u.tickets as f64) } else { None };
+                let share = share(c.tickets, u.tickets);
                 vec![
                     (i + 1).to_string(),
                     format!("{} · {}", c.category_l1, c.name()),
@@ -554,7 +532,7 @@ fn unit_data(
 
     let kind = match &u.parent {
         Some(p) => {
-            format!("{} · {}", super::city::display_name(l, "district", p, &english), group_label(l, &u.unit_group))
+            format!("{} · {}", super::city::display_name(l, "district", p, english), group_label(l, &u.unit_group))
         }
         None => group_label(l, &u.unit_group),
     };
