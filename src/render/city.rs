@@ -484,7 +484,8 @@ pub fn difficult(input: &ReportInput) -> Value {
         }).collect::<Vec<_>>(),
         "vline": log_frac(median.max(1) as f64, xlo, xhi),
         "hline": yf(city_res.unwrap_or(y.lo)),
-        "quadrants": [l.get("quad_rare_easy_hard"), l.get("quad_frequent_hard"), l.get("quad_rare_low"), l.get("quad_frequent_low")],
+        // top = resolution above the city's (easy), bottom = below (hard); left = rare, right = frequent
+        "quadrants": [l.get("quad_rare_easy"), l.get("quad_frequent_easy"), l.get("quad_rare_hard"), l.get("quad_frequent_hard")],
         "x-title": l.get("quad_x"),
         "y-title": l.get("quad_y"),
     });
