@@ -1,14 +1,13 @@
 -- city_summary: city-wide volume and rates for every period of the table periods (bucket,
 -- period_start, period_end): the report's period ('current'), the previous period, the same
 -- period a year earlier and each single month of the scanned range ('month'), from
--- ticket_facts in one pass. A period with no tickets still gets its row (counts 0, rates null).
--- Includes tickets whose district, street or department is null (they belong to no unit but
--- are part of the city's work). Satisfaction weights: the district row of score_settings
+-- city_month (every ticket, with or without a unit) in one pass. A period with no tickets
+-- still gets its row (counts 0, rates null). Satisfaction weights: the district row of score_settings
 -- (they are the same for every unit type). Population: the district rows of the population
 -- table (null when it has none); tickets_per_1000 = tickets ÷ population × 1000.
 WITH avail AS (
   -- as in unit_scores.sql: no first-contact time anywhere → response rate not available
-  SELECT coalesce(sum(responded_known), 0) > 0 AS has_response FROM ticket_facts
+  SELECT coalesce(sum(responded_known), 0) > 0 AS has_response FROM city_month
 ), s AS (
   SELECT
     p.bucket, p.period_start,
@@ -24,7 +23,7 @@ WITH avail AS (
     sum(f.dissatisfied) AS dissatisfied,
     count(DISTINCT f.month) AS months
   FROM periods p
-  LEFT JOIN ticket_facts f ON f.month >= p.period_start AND f.month < p.period_end
+  LEFT JOIN city_month f ON f.month >= p.period_start AND f.month < p.period_end
   GROUP BY p.bucket, p.period_start
 )
 SELECT

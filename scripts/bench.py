@@ -110,7 +110,9 @@ def main():
             print(f"{name + ' (in the full run)':<34}{s_full[name]:>9.2f}")
     print(f"{'full run: city + ' + (args.units or 'no units'):<34}{t_full:>9.2f}{rows / t_full:>14,.0f}   peak RSS {rss_full:,.0f} MiB")
 
-    metrics = s.get("checks", 0) + s.get("metrics", 0)
+    # the metric stage: the one scan of the archive, the data checks and the metric SQL
+    metrics = s.get("scan", 0) + s.get("checks", 0) + s.get("metrics", 0)
+    with_read = metrics + s.get("read", 0)
     print(f"\nneutral workload (benches/neutral/queries.sql, best of {args.repeats}, 2 threads):")
     results = {}
     for engine in ("duckdb", "datafusion"):
@@ -122,9 +124,10 @@ def main():
     print("\nagainst the targets of issue 8:")
     if "duckdb" in results:
         r = metrics / results["duckdb"]
-        print(f"  hotline checks+metrics / DuckDB = {metrics:.2f} / {results['duckdb']:.2f} = {r:.2f}   (target ≤ 0.50)")
+        print(f"  hotline scan+checks+metrics / DuckDB = {metrics:.2f} / {results['duckdb']:.2f} = {r:.2f}   (target ≤ 0.50)")
+        print(f"  … with the read stage (archive footers, SHA-256 of the inputs) = {with_read / results['duckdb']:.2f}")
     if "datafusion" in results:
-        print(f"  hotline checks+metrics / DataFusion-python = {metrics / results['datafusion']:.2f}")
+        print(f"  hotline scan+checks+metrics / DataFusion-python = {metrics / results['datafusion']:.2f}")
     print(f"  whole annual run with PDFs: {t_full:.1f} s   (target ≤ 30 s)")
     print(f"  peak memory: {max(rss_tables, rss_full):,.0f} MiB   (target ≤ 2,048 MiB)")
 

@@ -79,6 +79,12 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    Scan,
+    Sql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
     Table,
     Json,
@@ -172,6 +178,11 @@ pub struct ReportArgs {
     /// Report language
     #[arg(long, value_enum, default_value_t = Lang::Zh)]
     pub lang: Lang,
+    /// How the counts are read from the archive: `scan`, one native pass over the Parquet files
+    /// (fast); or `sql`, the SQL files in queries/ on DataFusion (the reference: same numbers,
+    /// several times slower)
+    #[arg(long, value_enum, default_value_t = Engine::Scan)]
+    pub engine: Engine,
     /// Settings file (deadlines, weights, exclusions …); default: ./hotline.toml if present
     #[arg(long, short, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,

@@ -179,7 +179,45 @@ pub async fn register_checked(
     };
     ctx.deregister_table("checked")?;
     ctx.register_table("checked", df.into_view())?;
+    let days = ctx
+        .sql("SELECT CAST(date_trunc('day', received_at) AS DATE) AS day, count(*) AS tickets FROM checked GROUP BY 1")
+        .await?;
+    ctx.deregister_table("checked_days")?;
+    ctx.register_table("checked_days", days.into_view())?;
     Ok(())
+}
+
+/// Run `checks` over the tickets received in `window`. With the native scan's output, the
+/// built-in checks read only the rows the scan found could fail one of them (and its per-day
+/// counts): a built-in check returns exactly what it returns on the whole window, since each
+/// returns failing rows (or groups of them) only. The user's checks, and all of them when the
+/// scan kept too many such rows, read the whole window.
+pub async fn run_window(
+    ctx: &SessionContext,
+    checks: &[Check],
+    window: (chrono::NaiveDate, chrono::NaiveDate),
+    scanned: Option<&crate::scan::Output>,
+) -> Result<Vec<Outcome>> {
+    let Some((suspects, days)) = scanned.and_then(|s| s.suspects.as_ref().map(|r| (r, &s.checked_days))) else {
+        register_checked(ctx, Some(window)).await?;
+        return run(ctx, checks).await;
+    };
+    let (builtin, own): (Vec<Check>, Vec<Check>) =
+        checks.iter().cloned().partition(|c| c.source.starts_with("queries/checks/"));
+    let mut rows = suspects.clone();
+    if rows.is_empty() {
+        rows.push(RecordBatch::new_empty(crate::schema::table_schema()));
+    }
+    crate::metrics::register(ctx, "checked", rows)?;
+    crate::metrics::register(ctx, "checked_days", vec![days.clone()])?;
+    let mut out = run(ctx, &builtin).await?;
+    if !own.is_empty() {
+        register_checked(ctx, Some(window)).await?;
+        out.extend(run(ctx, &own).await?);
+    }
+    // in the order they were given
+    out.sort_by_key(|o| checks.iter().position(|c| c.source == o.check.source && c.name == o.check.name));
+    Ok(out)
 }
 
 /// Share of nulls per column of `checked`: (column, nulls, rows).

@@ -248,11 +248,18 @@ impl Metrics {
 
 /// Run the metric queries for `period` on a session whose `tickets` table is registered.
 ///
-/// One scan (ticket_facts.sql) covers the twelve months before the period and the period itself:
-/// that holds the previous period, the same period a year earlier and the months before the
-/// period that a watch-list run may start in. Everything else is computed from those counts,
-/// except the time percentiles (unit_durations.sql), which need the single tickets.
-pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSettings) -> Result<Metrics> {
+/// The tables read from the single tickets come first: `scanned` holds them from the native
+/// one-pass scan (src/scan.rs); None computes them with their SQL files instead (ticket_facts,
+/// unit_month, city_month, unit_durations, category_facts, city_mix, data_quality,
+/// topic_facts, daily_volume). They cover the twelve months before the period and the period
+/// itself: that holds the previous period, the same period a year earlier and the months
+/// before the period that a watch-list run may start in. Everything else is SQL over them.
+pub async fn compute(
+    ctx: &SessionContext,
+    period: &Period,
+    settings: &MetricSettings,
+    scanned: Option<&crate::scan::Output>,
+) -> Result<Metrics> {
     use crate::config;
     register(ctx, "score_settings", vec![settings.score_settings_batch()?])?;
     register(ctx, "excluded_reasons", vec![config::excluded_reasons_batch(&settings.excluded_reasons)?])?;
@@ -261,28 +268,21 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     register(ctx, "topics", vec![config::topics_batch(&settings.topics)?])?;
     let earlier = period.year_earlier();
     let previous = period.previous();
-    let r = &settings.response_deadline;
-    let c = &settings.close_limit;
-    let facts = queries::run(
-        ctx,
-        "ticket_facts",
-        &[
-            ("start", ts(earlier.start)),
-            ("end", ts(period.end)),
-            ("response_emergency", seconds(r.emergency)),
-            ("response_utility", seconds(r.utility)),
-            ("response_general", seconds(r.general)),
-            ("response_complex", seconds(r.complex)),
-            ("close_emergency", seconds(c.emergency)),
-            ("close_utility", seconds(c.utility)),
-            ("close_general", seconds(c.general)),
-            ("close_complex", seconds(c.complex)),
-        ],
-    )
-    .await?;
-    register(ctx, "ticket_facts", facts)?;
-    let unit_month = queries::run(ctx, "unit_month", &[]).await?;
-    register(ctx, "unit_month", unit_month)?;
+    let facts = match scanned {
+        Some(s) => Facts {
+            unit_month: vec![s.unit_month.clone()],
+            city_month: vec![s.city_month.clone()],
+            durations: vec![s.durations.clone()],
+            category_facts: vec![s.category_facts.clone()],
+            city_mix: vec![s.city_mix.clone()],
+            quality: s.data_quality.clone(),
+            topic_facts: vec![s.topic_facts.clone()],
+            daily: s.daily.clone(),
+        },
+        None => sql_facts(ctx, period, settings).await?,
+    };
+    register(ctx, "unit_month", facts.unit_month)?;
+    register(ctx, "city_month", facts.city_month)?;
     let units =
         ctx.sql("SELECT DISTINCT unit_type, unit, parent FROM unit_month ORDER BY 1, 2, 3").await?.collect().await?;
     let mut known_units = Vec::new();
@@ -313,30 +313,37 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
     register(ctx, "period_scores", period_scores)?;
 
-    let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
-    // Time percentiles, one unit type at a time (bounded memory); "city" gives one row.
+    // time percentiles: the city's row apart, the units' rows as the table durations
     let mut durations = Vec::new();
     let mut city_durations = Durations::default();
-    for unit_type in config::UNIT_TYPES.iter().chain(["city"].iter()) {
-        let mut params = range(period).to_vec();
-        params.push(("unit_type", ScalarValue::Utf8(Some(unit_type.to_string()))));
-        let batches = queries::run(ctx, "unit_durations", &params).await?;
-        if *unit_type == "city" {
-            if let Some(b) = batches.iter().find(|b| b.num_rows() > 0) {
+    for b in &facts.durations {
+        let types = strings(b, "unit_type")?;
+        let (rm, rp, cm, cp) = (
+            floats(b, "respond_hours_median")?,
+            floats(b, "respond_hours_p90")?,
+            floats(b, "close_hours_median")?,
+            floats(b, "close_hours_p90")?,
+        );
+        let mut keep = Vec::with_capacity(b.num_rows());
+        for k in 0..b.num_rows() {
+            let city = types[k].as_deref() == Some("city");
+            if city {
                 city_durations = Durations {
-                    respond_hours_median: floats(b, "respond_hours_median")?[0],
-                    respond_hours_p90: floats(b, "respond_hours_p90")?[0],
-                    close_hours_median: floats(b, "close_hours_median")?[0],
-                    close_hours_p90: floats(b, "close_hours_p90")?[0],
+                    respond_hours_median: rm[k],
+                    respond_hours_p90: rp[k],
+                    close_hours_median: cm[k],
+                    close_hours_p90: cp[k],
                 };
             }
-        } else {
-            for b in batches {
-                durations.push(with_text_column(&b, "unit_type", unit_type)?);
-            }
+            keep.push(!city);
         }
+        durations.push(datafusion::arrow::compute::filter_record_batch(
+            b,
+            &datafusion::arrow::array::BooleanArray::from(keep),
+        )?);
     }
     register(ctx, "durations", durations)?;
+    let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
 
     let w = &settings.watch_list;
     let bottom =
@@ -359,48 +366,18 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
     let city_months = city_periods.into_iter().map(|(_, month, c)| (month, c)).collect();
     let unit_months = unit_months(&queries::run(ctx, "unit_months", &[]).await?)?;
     let peers = peer_rates(&queries::run(ctx, "peer_rates", &[]).await?)?;
-    let categories = category_counts(
-        &queries::run(
-            ctx,
-            "unit_categories",
-            &[
-                ("start", ts(period.start)),
-                ("end", ts(period.end)),
-                ("ye_start", ts(earlier.start)),
-                ("ye_end", ts(earlier.end)),
-            ],
-        )
-        .await?,
-    )?;
-
-    let both = [
-        ("start", ts(period.start)),
-        ("end", ts(period.end)),
-        ("ye_start", ts(earlier.start)),
-        ("ye_end", ts(earlier.end)),
-    ];
-    let mix = mix_rows(&queries::run(ctx, "city_mix", &both).await?)?;
-    let mut quality = Vec::new();
-    for b in queries::run(ctx, "data_quality", &range(period)).await? {
-        for (item, n) in strings(&b, "item")?.into_iter().zip(ints(&b, "tickets")?) {
-            quality.push((item.unwrap_or_default(), n.unwrap_or(0)));
-        }
-    }
+    register(ctx, "category_facts", facts.category_facts)?;
+    let categories = category_counts(&queries::run(ctx, "unit_categories", &[]).await?)?;
+    let mix = mix_rows(&facts.city_mix)?;
+    let quality = facts.quality;
     let topics = if settings.topics.is_empty() {
         Vec::new()
     } else {
+        register(ctx, "topic_facts", facts.topic_facts)?;
         topic_effects(&queries::run(ctx, "topic_effect", &[]).await?)?
     };
-
-    let daily = queries::run(ctx, "daily_volume", &range(period)).await?;
-    let days_with_tickets = daily.iter().map(|b| b.num_rows() as i64).sum();
-    let peak_day = match daily.iter().find(|b| b.num_rows() > 0) {
-        Some(b) => {
-            let n = ints(b, "tickets")?[0].unwrap_or(0);
-            dates(b, "day")?[0].map(|d| (d, n))
-        }
-        None => None,
-    };
+    let days_with_tickets = facts.daily.len() as i64;
+    let peak_day = facts.daily.first().copied();
 
     Ok(Metrics {
         period: period.label(),
@@ -422,6 +399,83 @@ pub async fn compute(ctx: &SessionContext, period: &Period, settings: &MetricSet
         quality,
         topics,
     })
+}
+
+/// The tables computed from the single tickets (see [`compute`]).
+struct Facts {
+    unit_month: Vec<RecordBatch>,
+    city_month: Vec<RecordBatch>,
+    /// unit_durations.sql per unit type, with the column unit_type; the city's row has unit_type city
+    durations: Vec<RecordBatch>,
+    category_facts: Vec<RecordBatch>,
+    city_mix: Vec<RecordBatch>,
+    quality: Vec<(String, i64)>,
+    topic_facts: Vec<RecordBatch>,
+    /// (day, tickets), busiest first
+    daily: Vec<(NaiveDate, i64)>,
+}
+
+/// The facts by their SQL files on DataFusion (`--engine sql`, and the reference the scan is
+/// tested against).
+async fn sql_facts(ctx: &SessionContext, period: &Period, settings: &MetricSettings) -> Result<Facts> {
+    let earlier = period.year_earlier();
+    let r = &settings.response_deadline;
+    let c = &settings.close_limit;
+    let facts = queries::run(
+        ctx,
+        "ticket_facts",
+        &[
+            ("start", ts(earlier.start)),
+            ("end", ts(period.end)),
+            ("response_emergency", seconds(r.emergency)),
+            ("response_utility", seconds(r.utility)),
+            ("response_general", seconds(r.general)),
+            ("response_complex", seconds(r.complex)),
+            ("close_emergency", seconds(c.emergency)),
+            ("close_utility", seconds(c.utility)),
+            ("close_general", seconds(c.general)),
+            ("close_complex", seconds(c.complex)),
+        ],
+    )
+    .await?;
+    register(ctx, "ticket_facts", facts)?;
+    let unit_month = queries::run(ctx, "unit_month", &[]).await?;
+    let city_month = queries::run(ctx, "city_month", &[]).await?;
+    let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
+    // time percentiles, one unit type at a time (bounded memory); "city" gives one row
+    let mut durations = Vec::new();
+    for unit_type in crate::config::UNIT_TYPES.iter().chain(["city"].iter()) {
+        let mut params = range(period).to_vec();
+        params.push(("unit_type", ScalarValue::Utf8(Some(unit_type.to_string()))));
+        for b in queries::run(ctx, "unit_durations", &params).await? {
+            durations.push(with_text_column(&b, "unit_type", unit_type)?);
+        }
+    }
+    let both = [
+        ("start", ts(period.start)),
+        ("end", ts(period.end)),
+        ("ye_start", ts(earlier.start)),
+        ("ye_end", ts(earlier.end)),
+    ];
+    let category_facts = queries::run(ctx, "category_facts", &both).await?;
+    let city_mix = queries::run(ctx, "city_mix", &both).await?;
+    let mut quality = Vec::new();
+    for b in queries::run(ctx, "data_quality", &range(period)).await? {
+        for (item, n) in strings(&b, "item")?.into_iter().zip(ints(&b, "tickets")?) {
+            quality.push((item.unwrap_or_default(), n.unwrap_or(0)));
+        }
+    }
+    let topic_facts =
+        if settings.topics.is_empty() { Vec::new() } else { queries::run(ctx, "topic_facts", &[]).await? };
+    let mut daily = Vec::new();
+    for b in queries::run(ctx, "daily_volume", &range(period)).await? {
+        for (d, n) in dates(&b, "day")?.into_iter().zip(ints(&b, "tickets")?) {
+            if let Some(d) = d {
+                daily.push((d, n.unwrap_or(0)));
+            }
+        }
+    }
+    Ok(Facts { unit_month, city_month, durations, category_facts, city_mix, quality, topic_facts, daily })
 }
 
 fn mix_rows(batches: &[RecordBatch]) -> Result<Vec<MixRow>> {

@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 pub const FILES: &[(&str, &str)] = &[
     ("ticket_facts", include_str!("../queries/ticket_facts.sql")),
     ("unit_month", include_str!("../queries/unit_month.sql")),
+    ("city_month", include_str!("../queries/city_month.sql")),
     ("unit_scores", include_str!("../queries/unit_scores.sql")),
     ("unit_durations", include_str!("../queries/unit_durations.sql")),
     ("monthly_bottom", include_str!("../queries/monthly_bottom.sql")),
@@ -19,9 +20,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("city_summary", include_str!("../queries/city_summary.sql")),
     ("unit_months", include_str!("../queries/unit_months.sql")),
     ("peer_rates", include_str!("../queries/peer_rates.sql")),
+    ("category_facts", include_str!("../queries/category_facts.sql")),
     ("unit_categories", include_str!("../queries/unit_categories.sql")),
     ("city_mix", include_str!("../queries/city_mix.sql")),
     ("data_quality", include_str!("../queries/data_quality.sql")),
+    ("topic_facts", include_str!("../queries/topic_facts.sql")),
     ("topic_effect", include_str!("../queries/topic_effect.sql")),
     ("daily_volume", include_str!("../queries/daily_volume.sql")),
 ];

@@ -4,4 +4,4 @@
 SELECT ticket_id, dispatched_at, responded_at, closed_at
 FROM checked
 WHERE closed_at < responded_at
-ORDER BY dispatched_at, ticket_id
+ORDER BY dispatched_at, ticket_id, responded_at, closed_at

@@ -8,4 +8,4 @@ WHERE channel NOT IN ('phone', 'web', 'wechat', 'app', 'weibo', 'other')
    OR urgency NOT IN ('emergency', 'utility', 'general', 'complex')
    OR satisfaction NOT IN ('satisfied', 'basically_satisfied', 'dissatisfied')
    OR excluded_reason NOT IN ('duplicate', 'invalid', 'out_of_scope', 'malicious', 'appeal_approved')
-ORDER BY ticket_id
+ORDER BY ticket_id, channel, request_type, urgency, satisfaction, excluded_reason

@@ -49,6 +49,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         units,
         jobs: args.jobs.unwrap_or_else(default_jobs),
         checks: args.checks.clone(),
+        engine: args.engine,
         config,
         config_file,
     };
@@ -71,6 +72,8 @@ pub struct Job {
     pub jobs: usize,
     /// The user's own data checks, run with the built-in ones before anything is computed.
     pub checks: Option<PathBuf>,
+    /// The native one-pass scan, or the SQL files (the reference).
+    pub engine: crate::args::Engine,
     pub config: Config,
     pub config_file: Option<PathBuf>,
 }
@@ -228,8 +231,13 @@ impl Job {
         stages.lap("read", &mut lap);
         let check_list = crate::checks::load(self.checks.as_deref())?;
         metrics::register(&ctx, "population", vec![crate::config::population_batch(&settings.population)?])?;
-        rt.block_on(crate::checks::register_checked(&ctx, Some((period.year_earlier().start, period.end))))?;
-        let check_outcomes = rt.block_on(crate::checks::run(&ctx, &check_list))?;
+        let window = (period.year_earlier().start, period.end);
+        let scanned = match self.engine {
+            crate::args::Engine::Scan => Some(crate::scan::scan(&archive, &crate::scan::Spec::new(period, &settings))?),
+            crate::args::Engine::Sql => None,
+        };
+        stages.lap("scan", &mut lap);
+        let check_outcomes = rt.block_on(crate::checks::run_window(&ctx, &check_list, window, scanned.as_ref()))?;
         if let Some(e) = crate::checks::refuse(&check_outcomes) {
             return Err(e.into());
         }
@@ -240,7 +248,8 @@ impl Job {
             ));
         }
         stages.lap("checks", &mut lap);
-        let m = rt.block_on(metrics::compute(&ctx, period, &settings))?;
+        let m = rt.block_on(metrics::compute(&ctx, period, &settings, scanned.as_ref()))?;
+        drop(scanned);
         stages.lap("metrics", &mut lap);
         if m.city.tickets == 0 {
             let range = rt.block_on(archive_range(&ctx)).unwrap_or_default();

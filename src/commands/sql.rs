@@ -51,7 +51,7 @@ pub fn sql(args: SqlArgs) -> Result<()> {
     rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
     if let Some(p) = &args.period {
         let period = crate::period::Period::parse(p, today)?;
-        let m = rt.block_on(crate::metrics::compute(&ctx, &period, &config.metrics))?;
+        let m = rt.block_on(crate::metrics::compute(&ctx, &period, &config.metrics, None))?;
         let label = period.label();
         let table =
             crate::export::ScoreTable { period: &label, previous_period: &m.previous_period, scores: &m.scores };

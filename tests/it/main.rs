@@ -8,5 +8,6 @@ mod import;
 mod metrics;
 mod report;
 mod run;
+mod scan;
 mod sql;
 mod units;

@@ -12,15 +12,31 @@ use crate::common::*;
 
 const EPS: f64 = 1e-12;
 
+/// The metrics of `tickets`, computed twice: from the native scan (returned) and from the SQL
+/// files alone (`--engine sql`). Every figure of the two must be the same, to the last bit.
 pub fn compute(tickets: &[T], period: &Period, settings: &MetricSettings) -> Metrics {
     let dir = tempfile::tempdir().unwrap();
     write_archive(dir.path(), "tickets.parquet", tickets);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
+    let (scanned, sql) = rt.block_on(async {
+        let ctx = hotline::engine::session();
+        let archive = hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
+        let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(period, settings)).unwrap();
+        let scanned = metrics::compute(&ctx, period, settings, Some(&out)).await.unwrap();
         let ctx = hotline::engine::session();
         hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
-        metrics::compute(&ctx, period, settings).await.unwrap()
-    })
+        (scanned, metrics::compute(&ctx, period, settings, None).await.unwrap())
+    });
+    assert_same(&scanned, &sql);
+    scanned
+}
+
+/// Field by field, so that a difference names the table it is in.
+pub fn assert_same(scanned: &Metrics, sql: &Metrics) {
+    let (a, b) = (serde_json::to_value(scanned).unwrap(), serde_json::to_value(sql).unwrap());
+    for (k, v) in a.as_object().unwrap() {
+        assert_eq!(v, &b[k], "`{k}` differs between the scan (left) and the SQL files (right)");
+    }
 }
 
 pub fn unit<'a>(m: &'a Metrics, unit_type: &str, name: &str, parent: Option<&str>) -> &'a UnitScore {

@@ -1,0 +1,1561 @@
+//! The one scan: every table the report needs from the archive's single tickets, computed in
+//! one parallel pass over the Parquet files.
+//!
+//! The SQL files under `queries/facts/` (and unit_durations.sql, city_mix.sql,
+//! data_quality.sql, daily_volume.sql) define these tables; `--engine sql` runs them on
+//! DataFusion instead. This module is the fast path: it reads only the columns and row groups
+//! it needs, turns the low-cardinality text columns into dictionary ids, and adds each ticket
+//! into additive counts (per unit × month, per category, per channel …) that the metric SQL
+//! then reads. The time percentiles keep each scored ticket's two durations and select the
+//! order statistics exactly, as `quantile_exact` does. The test `scan_equals_sql` holds the
+//! two paths to the same result, table by table.
+//!
+//! The data checks get the rows that could fail a built-in check (a null required value, an
+//! out-of-order time, an unknown value, an unknown district, a repeated ticket_id): the check
+//! SQL then runs on those rows alone, which gives the result it gives on the whole window.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
+use datafusion::common::HashMap;
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use datafusion::parquet::file::statistics::Statistics;
+use rayon::prelude::*;
+
+use crate::config::MetricSettings;
+use crate::engine::Archive;
+use crate::period::{Period, add_months};
+use crate::schema;
+
+/// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
+pub const SUSPECT_CAP: usize = 1_000_000;
+const BATCH_ROWS: usize = 65_536;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+
+/// What the scan computes, in µs since the epoch (wall-clock time, as the archive stores it).
+pub struct Spec {
+    /// Month starts from the year-earlier period's start to the period's end (inclusive).
+    months: Vec<i64>,
+    period: (i64, i64),
+    year_earlier: (i64, i64),
+    /// Response deadline and closing limit per urgency class (emergency, utility, general, complex).
+    response: [i64; 4],
+    close: [i64; 4],
+    excluded: Vec<String>,
+    topics: Vec<TopicSpec>,
+    /// Districts of the population table; empty = no unknown_districts check.
+    known_districts: Vec<String>,
+}
+
+struct TopicSpec {
+    name: String,
+    categories: Vec<String>,
+    before: (i64, i64),
+    after: (i64, i64),
+}
+
+fn micros(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros()
+}
+
+fn date_of(us: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp_micros(us).map(|t| t.date_naive()).unwrap_or_default()
+}
+
+impl Spec {
+    pub fn new(period: &Period, settings: &MetricSettings) -> Spec {
+        let earlier = period.year_earlier();
+        let mut months = vec![micros(earlier.start)];
+        let mut m = earlier.start;
+        while m < period.end {
+            m = add_months(m, 1);
+            months.push(micros(m));
+        }
+        let secs =
+            |d: &crate::config::Deadlines| [d.emergency, d.utility, d.general, d.complex].map(|s| s as i64 * 1_000_000);
+        let w = crate::config::TOPIC_WINDOW_MONTHS;
+        Spec {
+            months,
+            period: (micros(period.start), micros(period.end)),
+            year_earlier: (micros(earlier.start), micros(earlier.end)),
+            response: secs(&settings.response_deadline),
+            close: secs(&settings.close_limit),
+            excluded: settings.excluded_reasons.clone(),
+            topics: settings
+                .topics
+                .iter()
+                .map(|t| TopicSpec {
+                    name: t.name.clone(),
+                    categories: t.categories.clone(),
+                    before: (micros(add_months(t.month, -w)), micros(t.month)),
+                    after: (micros(t.month), micros(add_months(t.month, w))),
+                })
+                .collect(),
+            known_districts: settings
+                .population
+                .rows
+                .iter()
+                .filter(|r| r.street.is_none())
+                .map(|r| r.district.clone())
+                .collect(),
+        }
+    }
+
+    fn scan_range(&self) -> (i64, i64) {
+        (self.months[0], *self.months.last().expect("at least one month"))
+    }
+
+    /// The received_at ranges any output needs: the scanned months and the topics' windows.
+    fn ranges(&self) -> Vec<(i64, i64)> {
+        let mut r = vec![self.scan_range()];
+        for t in &self.topics {
+            r.push((t.before.0, t.after.1));
+        }
+        r
+    }
+}
+
+/// The tables of one scan, with the schemas of the SQL that defines them.
+pub struct Output {
+    pub unit_month: RecordBatch,
+    pub city_month: RecordBatch,
+    pub durations: RecordBatch,
+    pub category_facts: RecordBatch,
+    pub city_mix: RecordBatch,
+    pub data_quality: Vec<(String, i64)>,
+    pub topic_facts: RecordBatch,
+    /// (day, tickets) of the period, busiest first (daily_volume.sql's order).
+    pub daily: Vec<(NaiveDate, i64)>,
+    /// (day, tickets) of the checked window, for abnormal_days.sql.
+    pub checked_days: RecordBatch,
+    /// Rows that may fail a built-in check (canonical table schema), or None when there were
+    /// more than [`SUSPECT_CAP`]: the checks must then read the whole window.
+    pub suspects: Option<Vec<RecordBatch>>,
+    pub rows_read: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// string ids
+
+/// What the scan needs to know about one text value, computed once when it is first seen.
+#[derive(Debug, Clone, Copy, Default)]
+struct Codes {
+    /// urgency class: 0 emergency, 1 utility, 2 general, 3 complex; 4 = an unknown spelling
+    urgency: u8,
+    /// position + 1 in the schema's list, 0 when not in it
+    satisfaction: u8,
+    excluded: u8,
+    channel: u8,
+    request_type: u8,
+    /// a configured excluded_reason (takes a ticket out of scoring)
+    configured: bool,
+    /// a district of the population table
+    known_district: bool,
+}
+
+#[derive(Default)]
+struct StringTable {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+    codes: Vec<Codes>,
+}
+
+/// Global ids of text values (0 = null), shared by the scan's threads.
+struct Strings {
+    inner: Mutex<StringTable>,
+    excluded: Vec<String>,
+    districts: Vec<String>,
+}
+
+impl Strings {
+    fn new(spec: &Spec) -> Strings {
+        Strings {
+            // id 0: null
+            inner: Mutex::new(StringTable {
+                ids: HashMap::default(),
+                names: vec![String::new()],
+                codes: vec![Codes::default()],
+            }),
+            excluded: spec.excluded.clone(),
+            districts: spec.known_districts.clone(),
+        }
+    }
+    fn id(&self, v: &str) -> u32 {
+        let mut g = self.inner.lock().expect("lock");
+        if let Some(&id) = g.ids.get(v) {
+            return id;
+        }
+        let pos = |list: &[&str]| list.iter().position(|x| *x == v).map_or(0, |p| p as u8 + 1);
+        let codes = Codes {
+            urgency: match v {
+                "emergency" => 0,
+                "utility" => 1,
+                "general" => 2,
+                "complex" => 3,
+                _ => 4,
+            },
+            satisfaction: pos(schema::SATISFACTION),
+            excluded: pos(schema::EXCLUDED_REASONS),
+            channel: pos(schema::CHANNELS),
+            request_type: pos(schema::REQUEST_TYPES),
+            configured: self.excluded.iter().any(|x| x == v),
+            known_district: self.districts.iter().any(|x| x == v),
+        };
+        let id = g.names.len() as u32;
+        g.names.push(v.to_string());
+        g.codes.push(codes);
+        g.ids.insert(v.to_string(), id);
+        id
+    }
+    fn codes(&self) -> Vec<Codes> {
+        self.inner.lock().expect("lock").codes.clone()
+    }
+    fn names(&self) -> Vec<String> {
+        self.inner.lock().expect("lock").names.clone()
+    }
+}
+
+/// Global ids of composite keys (unit keys, category pairs).
+#[derive(Default)]
+struct Keys<K> {
+    inner: Mutex<(HashMap<K, u32>, Vec<K>)>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Keys<K> {
+    fn id(&self, k: K) -> u32 {
+        let mut g = self.inner.lock().expect("lock");
+        if let Some(&id) = g.0.get(&k) {
+            return id;
+        }
+        let id = g.1.len() as u32;
+        g.1.push(k);
+        g.0.insert(k, id);
+        id
+    }
+    fn all(&self) -> Vec<K> {
+        self.inner.lock().expect("lock").1.clone()
+    }
+}
+
+/// A unit: (type 0 district / 1 street / 2 department, district id, own id).
+type UnitKey = (u8, u32, u32);
+const NONE: u32 = u32::MAX;
+
+struct Shared<'a> {
+    spec: &'a Spec,
+    strings: Strings,
+    units: Keys<UnitKey>,
+    /// (category_l1, coalesce(category_l2, category_l1))
+    cats: Keys<(u32, u32)>,
+    topic_ids: Vec<Vec<u32>>,
+    unknown_id: u32,
+}
+
+// ---------------------------------------------------------------------------------------------
+// accumulators
+
+/// Counters of ticket_facts.sql, in its column order.
+const F: usize = 11;
+const TICKETS: usize = 0;
+const DISPATCHED: usize = 1;
+const SCORED: usize = 2;
+const RESPONDED_ON_TIME: usize = 3;
+const RESPONDED_KNOWN: usize = 4;
+const CLOSED_ON_TIME: usize = 5;
+const RESOLVED_YES: usize = 6;
+const RESOLVED_ANSWERED: usize = 7;
+const SATISFIED: usize = 8;
+const FACT_NAMES: [&str; F] = [
+    "tickets",
+    "dispatched",
+    "scored",
+    "responded_on_time",
+    "responded_known",
+    "closed_on_time",
+    "resolved_yes",
+    "resolved_answered",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+];
+
+const QUALITY_ITEMS: [&str; 25] = [
+    "rows",
+    "excluded:duplicate",
+    "excluded:invalid",
+    "excluded:out_of_scope",
+    "excluded:malicious",
+    "excluded:appeal_approved",
+    "null:channel",
+    "null:urgency",
+    "null:category_l2",
+    "null:street",
+    "null:department",
+    "null:dispatched_at",
+    "null:responded_at",
+    "null:closed_at",
+    "null:resolved",
+    "null:satisfaction",
+    "order:dispatched_before_received",
+    "order:responded_before_dispatched",
+    "order:closed_before_dispatched",
+    "order:closed_before_responded",
+    "unknown:channel",
+    "unknown:request_type",
+    "unknown:urgency",
+    "unknown:satisfaction",
+    "unknown:excluded_reason",
+];
+
+/// The accumulators' counters: u32 keeps the tables small enough for the CPU caches; the scan
+/// refuses a window of more than u32::MAX tickets (`--engine sql` has no such limit).
+type C = u32;
+
+/// One batch's scored tickets of the period: their units (district, street, department; NONE
+/// for none) and hours to respond and to close (NaN when not known or negative).
+#[derive(Default)]
+struct DurationChunk {
+    units: [Vec<u32>; 3],
+    respond: Vec<f64>,
+    close: Vec<f64>,
+}
+
+#[inline(always)]
+fn add<const N: usize>(a: &mut [C; N], b: &[C; N]) {
+    for k in 0..N {
+        a[k] += b[k];
+    }
+}
+
+#[inline(always)]
+fn slot<T: Default + Clone>(v: &mut Vec<T>, i: usize) -> &mut T {
+    if v.len() <= i {
+        v.resize(i + 1, T::default());
+    }
+    &mut v[i]
+}
+
+fn merge_vec<const N: usize>(a: &mut Vec<[C; N]>, b: Vec<[C; N]>) {
+    if a.len() < b.len() {
+        a.resize(b.len(), [0; N]);
+    }
+    for (x, y) in a.iter_mut().zip(&b) {
+        add(x, y);
+    }
+}
+
+fn merge_nested<const N: usize>(a: &mut Vec<Vec<[C; N]>>, b: Vec<Vec<[C; N]>>) {
+    if a.len() < b.len() {
+        a.resize(b.len(), Vec::new());
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        merge_vec(x, y);
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    rows: u64,
+    city: Vec<[C; F]>,
+    /// [unit][month]
+    units: Vec<Vec<[C; F]>>,
+    /// durations of the period's scored tickets, one chunk per batch (no reallocation)
+    durations: Vec<DurationChunk>,
+    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category], [unit][category]
+    cat_l1: Vec<[C; 4]>,
+    cat_city: Vec<[C; 4]>,
+    cat_unit: Vec<Vec<[C; 4]>>,
+    /// (tickets, tickets_year_earlier, direct) per channel / request type string, hour; [category][month]
+    channel: Vec<[C; 3]>,
+    request_type: Vec<[C; 3]>,
+    hour: Vec<[C; 3]>,
+    cat_month: Vec<Vec<[C; 2]>>,
+    quality: [i64; 25],
+    /// [topic][phase] → month start → (tickets, resolved_yes, resolved_answered, satisfied, basically, dissatisfied)
+    topics: Vec<[HashMap<i64, [i64; 6]>; 2]>,
+    daily: Vec<i64>,
+    checked_days: Vec<i64>,
+    /// ticket_id hashes, one chunk per batch
+    hashes: Vec<Vec<u64>>,
+    suspects: Vec<RecordBatch>,
+    suspect_rows: usize,
+    // per-thread caches of global ids
+    district_unit: Vec<u32>,
+    department_unit: Vec<u32>,
+    street_unit: HashMap<(u32, u32), u32>,
+    cat_cache: HashMap<(u32, u32), u32>,
+}
+
+impl Acc {
+    fn new(n_topics: usize) -> Acc {
+        Acc {
+            hour: vec![[0; 3]; 24],
+            topics: (0..n_topics).map(|_| [HashMap::default(), HashMap::default()]).collect(),
+            ..Acc::default()
+        }
+    }
+
+    fn merge(mut self, b: Acc) -> Acc {
+        self.rows += b.rows;
+        merge_vec(&mut self.city, b.city);
+        merge_nested(&mut self.units, b.units);
+        self.durations.extend(b.durations);
+        merge_vec(&mut self.cat_l1, b.cat_l1);
+        merge_vec(&mut self.cat_city, b.cat_city);
+        merge_nested(&mut self.cat_unit, b.cat_unit);
+        merge_vec(&mut self.channel, b.channel);
+        merge_vec(&mut self.request_type, b.request_type);
+        merge_vec(&mut self.hour, b.hour);
+        merge_nested(&mut self.cat_month, b.cat_month);
+        for k in 0..self.quality.len() {
+            self.quality[k] += b.quality[k];
+        }
+        for (a, b) in self.topics.iter_mut().zip(b.topics) {
+            for (pa, pb) in a.iter_mut().zip(b) {
+                for (m, v) in pb {
+                    let e = pa.entry(m).or_insert([0; 6]);
+                    for k in 0..6 {
+                        e[k] += v[k];
+                    }
+                }
+            }
+        }
+        merge_i64(&mut self.daily, b.daily);
+        merge_i64(&mut self.checked_days, b.checked_days);
+        self.hashes.extend(b.hashes);
+        if self.suspect_rows <= SUSPECT_CAP {
+            self.suspect_rows += b.suspect_rows;
+            self.suspects.extend(b.suspects);
+        }
+        if self.suspect_rows > SUSPECT_CAP {
+            self.suspects.clear();
+        }
+        self
+    }
+}
+
+fn merge_i64(a: &mut Vec<i64>, b: Vec<i64>) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+/// Columns the scan reads, and which are read as dictionaries.
+const READ: &[&str] = &[
+    "ticket_id",
+    "received_at",
+    "channel",
+    "request_type",
+    "category_l1",
+    "category_l2",
+    "category_l3",
+    "urgency",
+    "district",
+    "street",
+    "department",
+    "dispatched_at",
+    "responded_at",
+    "closed_at",
+    "resolved",
+    "satisfaction",
+    "excluded_reason",
+];
+
+fn dictionary_column(name: &str) -> bool {
+    !matches!(name, "ticket_id" | "received_at" | "dispatched_at" | "responded_at" | "closed_at" | "resolved")
+}
+
+struct Task {
+    file: usize,
+    row_group: usize,
+}
+
+struct FileMeta {
+    path: std::path::PathBuf,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+}
+
+fn open(path: &std::path::Path) -> Result<FileMeta> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let plain = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+        .with_context(|| format!("reading the footer of {}", path.display()))?;
+    let fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let text = matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+            if text && dictionary_column(f.name()) {
+                Field::new(
+                    f.name(),
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    f.is_nullable(),
+                )
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let hint = Arc::new(Schema::new(fields));
+    let meta = ArrowReaderMetadata::try_new(plain.metadata().clone(), ArrowReaderOptions::new().with_schema(hint))
+        .with_context(|| format!("reading {}", path.display()))?;
+    let roots: Vec<usize> = meta
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| READ.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let mask = ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots);
+    Ok(FileMeta { path: path.to_path_buf(), meta, mask })
+}
+
+/// Row groups whose received_at statistics overlap one of `ranges` (all when unknown).
+fn row_groups(file: &FileMeta, ranges: &[(i64, i64)]) -> Vec<usize> {
+    let md = file.meta.metadata();
+    let schema = file.meta.schema();
+    let Ok(idx) = schema.index_of("received_at") else { return (0..md.num_row_groups()).collect() };
+    let per_us: f64 = match schema.field(idx).data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => 1e-6,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => 1e-3,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1.0,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1e3,
+        _ => return (0..md.num_row_groups()).collect(),
+    };
+    // the leaf column of received_at (top-level columns are flat: root i = leaf i up to here)
+    let leaf = md.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "received_at");
+    (0..md.num_row_groups())
+        .filter(|&g| {
+            let Some(leaf) = leaf else { return true };
+            match md.row_group(g).column(leaf).statistics() {
+                Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                    (Some(&lo), Some(&hi)) => {
+                        let (lo, hi) = ((lo as f64 / per_us).floor() as i64, (hi as f64 / per_us).ceil() as i64);
+                        ranges.iter().any(|&(a, b)| hi >= a && lo < b)
+                    }
+                    _ => true,
+                },
+                _ => true,
+            }
+        })
+        .collect()
+}
+
+/// Run the scan over `archive`.
+pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
+    let files = archive.files.iter().map(|f| open(&f.path)).collect::<Result<Vec<_>>>()?;
+    let ranges = spec.ranges();
+    let tasks: Vec<Task> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| row_groups(f, &ranges).into_iter().map(move |g| Task { file: i, row_group: g }))
+        .collect();
+    let total: i64 = tasks.iter().map(|t| files[t.file].meta.metadata().row_group(t.row_group).num_rows()).sum();
+    if total > i64::from(C::MAX) {
+        return Err(crate::error::data(format!(
+            "the archive holds {total} tickets in the months this report reads, more than the scan's counters hold ({})",
+            C::MAX
+        ))
+        .hint("run the report with --engine sql")
+        .into());
+    }
+    let strings = Strings::new(spec);
+    let topic_ids = spec.topics.iter().map(|t| t.categories.iter().map(|c| strings.id(c)).collect()).collect();
+    let unknown_id = strings.id("unknown");
+    let shared = Shared { spec, strings, units: Keys::default(), cats: Keys::default(), topic_ids, unknown_id };
+    let hasher = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
+    let t0 = std::time::Instant::now();
+    let acc = tasks
+        .par_iter()
+        .try_fold(
+            || Acc::new(spec.topics.len()),
+            |mut acc, t| -> Result<Acc> {
+                let file = &files[t.file];
+                let f = std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
+                    .with_row_groups(vec![t.row_group])
+                    .with_projection(file.mask.clone())
+                    .with_batch_size(BATCH_ROWS)
+                    .build()?;
+                for batch in reader {
+                    let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
+                    rows(&shared, &hasher, &mut acc, &batch)
+                        .with_context(|| format!("scanning {}", file.path.display()))?;
+                }
+                Ok(acc)
+            },
+        )
+        .try_reduce(|| Acc::new(spec.topics.len()), |a, b| Ok(a.merge(b)))?;
+    let folded = t0.elapsed().as_secs_f64();
+    let out = finish(&shared, &files, &hasher, acc)?;
+    if std::env::var_os("HOTLINE_PROFILE").is_some() {
+        eprintln!(
+            "profile: scan {} row groups, {} rows: pass {folded:.2} s, results {:.2} s",
+            tasks.len(),
+            out.rows_read,
+            t0.elapsed().as_secs_f64() - folded
+        );
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// one batch
+
+/// Per-row global string ids of a text column (0 = null); all 0 when the file lacks it.
+fn ids(shared: &Shared, batch: &RecordBatch, name: &str) -> Result<Vec<u32>> {
+    let n = batch.num_rows();
+    let Some(col) = batch.column_by_name(name) else { return Ok(vec![0; n]) };
+    let col = match col.data_type() {
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => col.clone(),
+        _ => cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?,
+    };
+    let dict = col.as_dictionary::<Int32Type>();
+    let values = dict.values().as_string::<i32>();
+    let map: Vec<u32> =
+        (0..values.len()).map(|i| if values.is_null(i) { 0 } else { shared.strings.id(values.value(i)) }).collect();
+    let keys = dict.keys();
+    Ok(if keys.null_count() == 0 {
+        keys.values().iter().map(|&k| map[k as usize]).collect()
+    } else {
+        keys.iter().map(|k| k.map_or(0, |k| map[k as usize])).collect()
+    })
+}
+
+/// A timestamp column in µs (None when absent).
+fn times(batch: &RecordBatch, name: &str) -> Result<Option<TimestampMicrosecondArray>> {
+    let Some(col) = batch.column_by_name(name) else { return Ok(None) };
+    let col = cast(col, &schema::TIMESTAMP)?;
+    Ok(Some(col.as_primitive::<TimestampMicrosecondType>().clone()))
+}
+
+/// Marks a null time in [`plain_times`].
+const NULL_TIME: i64 = i64::MIN;
+
+/// A timestamp column in µs as plain values, [`NULL_TIME`] for null (all null when absent).
+fn plain_times(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+    Ok(match times(batch, name)? {
+        None => vec![NULL_TIME; batch.num_rows()],
+        Some(a) if a.null_count() == 0 => a.values().to_vec(),
+        Some(a) => a.iter().map(|v| v.unwrap_or(NULL_TIME)).collect(),
+    })
+}
+
+#[inline(always)]
+fn get(a: &Option<TimestampMicrosecondArray>, i: usize) -> Option<i64> {
+    a.as_ref().and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
+}
+
+fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, batch: &RecordBatch) -> Result<()> {
+    let spec = shared.spec;
+    let n = batch.num_rows();
+    acc.rows += n as u64;
+    let received = plain_times(batch, "received_at")?;
+    let (dispatched, responded, closed) =
+        (plain_times(batch, "dispatched_at")?, plain_times(batch, "responded_at")?, plain_times(batch, "closed_at")?);
+    let district = ids(shared, batch, "district")?;
+    let street = ids(shared, batch, "street")?;
+    let department = ids(shared, batch, "department")?;
+    let l1 = ids(shared, batch, "category_l1")?;
+    let l2 = ids(shared, batch, "category_l2")?;
+    let l3 = ids(shared, batch, "category_l3")?;
+    let channel = ids(shared, batch, "channel")?;
+    let request_type = ids(shared, batch, "request_type")?;
+    let urgency = ids(shared, batch, "urgency")?;
+    let satisfaction = ids(shared, batch, "satisfaction")?;
+    let excluded = ids(shared, batch, "excluded_reason")?;
+    // 0 null, 1 false, 2 true
+    let resolved: Vec<u8> = match batch.column_by_name("resolved") {
+        None => vec![0; n],
+        Some(c) => c.as_boolean().iter().map(|v| v.map_or(0, |v| 1 + u8::from(v))).collect(),
+    };
+    let ticket_id: Option<ArrayRef> = match batch.column_by_name("ticket_id") {
+        Some(c) if matches!(c.data_type(), DataType::Utf8 | DataType::Utf8View) => Some(c.clone()),
+        Some(c) => Some(cast(c, &DataType::Utf8)?),
+        None => None,
+    };
+    // what each text value means (read after the ids above, so every id of the batch is in it)
+    let codes = shared.strings.codes();
+    let check_districts = !spec.known_districts.is_empty();
+
+    let months = &spec.months;
+    let (scan_start, scan_end) = spec.scan_range();
+    let (p_start, p_end) = spec.period;
+    let (ye_start, ye_end) = spec.year_earlier;
+    let n_months = months.len() - 1;
+    let mut suspect = vec![false; n];
+    let mut any_suspect = false;
+    let mut dur: Option<DurationChunk> = None;
+    // the month of the previous row (rows mostly come in time order)
+    let (mut m, mut month_lo, mut month_hi) = (0usize, 0i64, 0i64);
+    let mut hashes: Vec<u64> = Vec::with_capacity(n);
+
+    for i in 0..n {
+        let r = received[i];
+        if r == NULL_TIME {
+            continue;
+        }
+        let opt = |t: i64| (t != NULL_TIME).then_some(t);
+        let (d, resp, cl) = (opt(dispatched[i]), opt(responded[i]), opt(closed[i]));
+        let res = match resolved[i] {
+            0 => None,
+            v => Some(v == 2),
+        };
+        let x = excluded[i] as usize;
+        let in_scan = r >= scan_start && r < scan_end;
+        let (cx, cs) = (codes[x], codes[satisfaction[i] as usize]);
+        let scored = d.is_some() && !cx.configured;
+        let sat = cs.satisfaction;
+
+        // topics: any time, by their own windows
+        for (t, tspec) in spec.topics.iter().enumerate() {
+            let phase = if r >= tspec.before.0 && r < tspec.before.1 {
+                0
+            } else if r >= tspec.after.0 && r < tspec.after.1 {
+                1
+            } else {
+                continue;
+            };
+            let ids = &shared.topic_ids[t];
+            if ids.contains(&l1[i]) || ids.contains(&l2[i]) || ids.contains(&l3[i]) {
+                let dt = chrono::DateTime::from_timestamp_micros(r).map(|t| t.date_naive()).unwrap_or_default();
+                let month = micros(dt.with_day(1).expect("day 1"));
+                let e = acc.topics[t][phase].entry(month).or_insert([0; 6]);
+                e[0] += 1;
+                if scored {
+                    if let Some(v) = res {
+                        e[1] += i64::from(v);
+                        e[2] += 1;
+                    }
+                    if (1..=3).contains(&sat) {
+                        e[2 + sat as usize] += 1;
+                    }
+                }
+            }
+        }
+        if !in_scan {
+            continue;
+        }
+        if r < month_lo || r >= month_hi {
+            m = months.partition_point(|&b| b <= r) - 1;
+            (month_lo, month_hi) = (months[m], months[m + 1]);
+        }
+        let in_period = r >= p_start && r < p_end;
+        let unknown_channel = channel[i] != 0 && codes[channel[i] as usize].channel == 0;
+        let unknown_type = request_type[i] != 0 && codes[request_type[i] as usize].request_type == 0;
+        let unknown_sat = satisfaction[i] != 0 && sat == 0;
+        let unknown_excl = x != 0 && cx.excluded == 0;
+        let in_ye = r >= ye_start && r < ye_end;
+        let uclass = codes[urgency[i] as usize].urgency;
+        let class = if urgency[i] == 0 || uclass > 3 { 2 } else { uclass as usize };
+
+        // ticket_facts
+        let mut f: [C; F] = [0; F];
+        f[TICKETS] = 1;
+        if let Some(d) = d {
+            f[DISPATCHED] = 1;
+            if scored {
+                f[SCORED] = 1;
+                if let Some(t) = resp {
+                    f[RESPONDED_KNOWN] = 1;
+                    f[RESPONDED_ON_TIME] = C::from(t <= d + spec.response[class]);
+                }
+                if let Some(t) = cl {
+                    f[CLOSED_ON_TIME] = C::from(t <= d + spec.close[class]);
+                }
+                if let Some(v) = res {
+                    f[RESOLVED_YES] = C::from(v);
+                    f[RESOLVED_ANSWERED] = 1;
+                }
+                if (1..=3).contains(&sat) {
+                    f[SATISFIED + sat as usize - 1] = 1;
+                }
+            }
+        }
+        if acc.city.len() < n_months {
+            acc.city.resize(n_months, [0; F]);
+        }
+        add(&mut acc.city[m], &f);
+        let du = {
+            let c = slot(&mut acc.district_unit, district[i] as usize);
+            if *c == 0 {
+                *c = shared.units.id((0, district[i], 0)) + 1;
+            }
+            *c - 1
+        };
+        let su = if street[i] != 0 {
+            *acc.street_unit
+                .entry((district[i], street[i]))
+                .or_insert_with(|| shared.units.id((1, district[i], street[i])))
+        } else {
+            NONE
+        };
+        let pu = if department[i] != 0 {
+            let c = slot(&mut acc.department_unit, department[i] as usize);
+            if *c == 0 {
+                *c = shared.units.id((2, 0, department[i])) + 1;
+            }
+            *c - 1
+        } else {
+            NONE
+        };
+        for u in [if district[i] != 0 { du } else { NONE }, su, pu] {
+            if u != NONE {
+                let row = slot(&mut acc.units, u as usize);
+                if row.len() < n_months {
+                    row.resize(n_months, [0; F]);
+                }
+                add(&mut row[m], &f);
+            }
+        }
+
+        // durations of the period's scored tickets
+        if in_period && scored {
+            let d = d.expect("scored tickets are dispatched");
+            let chunk = dur.get_or_insert_with(|| DurationChunk {
+                units: [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)],
+                respond: Vec::with_capacity(n),
+                close: Vec::with_capacity(n),
+            });
+            chunk.units[0].push(if district[i] != 0 { du } else { NONE });
+            chunk.units[1].push(su);
+            chunk.units[2].push(pu);
+            let hours = |t: Option<i64>| match t {
+                Some(t) if t >= d => (t - d) as f64 / 3_600_000_000.0,
+                _ => f64::NAN,
+            };
+            chunk.respond.push(hours(resp));
+            chunk.close.push(hours(cl));
+        }
+
+        // categories and the city's mix: the period and a year earlier
+        if in_period || in_ye {
+            let l2c = if l2[i] != 0 { l2[i] } else { l1[i] };
+            let cid = *acc.cat_cache.entry((l1[i], l2c)).or_insert_with(|| shared.cats.id((l1[i], l2c)));
+            let mut c: [C; 4] = [0; 4];
+            if in_period {
+                c[0] = 1;
+                if scored && let Some(v) = res {
+                    c[2] = C::from(v);
+                    c[3] = 1;
+                }
+            } else {
+                c[1] = 1;
+            }
+            add(slot(&mut acc.cat_l1, l1[i] as usize), &c);
+            add(slot(&mut acc.cat_city, cid as usize), &c);
+            for u in [du, su, pu] {
+                if u != NONE {
+                    add(slot(slot(&mut acc.cat_unit, u as usize), cid as usize), &c);
+                }
+            }
+            let direct = C::from(in_period && d.is_none());
+            let mix = [C::from(in_period), C::from(!in_period), direct];
+            let ch = if channel[i] == 0 { shared.unknown_id } else { channel[i] };
+            let rt = if request_type[i] == 0 { shared.unknown_id } else { request_type[i] };
+            add(slot(&mut acc.channel, ch as usize), &mix);
+            add(slot(&mut acc.request_type, rt as usize), &mix);
+            add(&mut acc.hour[r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as usize], &mix);
+            if in_period {
+                let row = slot(&mut acc.cat_month, cid as usize);
+                if row.len() < n_months {
+                    row.resize(n_months, [0; 2]);
+                }
+                row[m][0] += 1;
+                row[m][1] += direct;
+            }
+        }
+
+        if in_period {
+            let q = &mut acc.quality;
+            let ec = cx.excluded;
+            q[0] += 1;
+            if ec > 0 {
+                q[ec as usize] += 1;
+            }
+            let qscored = d.is_some() && excluded[i] == 0;
+            q[6] += i64::from(channel[i] == 0);
+            q[7] += i64::from(urgency[i] == 0);
+            q[8] += i64::from(l2[i] == 0);
+            q[9] += i64::from(street[i] == 0);
+            q[10] += i64::from(department[i] == 0);
+            q[11] += i64::from(d.is_none());
+            q[12] += i64::from(d.is_some() && resp.is_none());
+            q[13] += i64::from(d.is_some() && cl.is_none());
+            q[14] += i64::from(qscored && res.is_none());
+            q[15] += i64::from(qscored && satisfaction[i] == 0);
+            q[16] += i64::from(matches!(d, Some(d) if d < r));
+            q[17] += i64::from(matches!((resp, d), (Some(a), Some(b)) if a < b));
+            q[18] += i64::from(matches!((cl, d), (Some(a), Some(b)) if a < b));
+            q[19] += i64::from(matches!((cl, resp), (Some(a), Some(b)) if a < b));
+            q[20] += i64::from(unknown_channel);
+            q[21] += i64::from(unknown_type);
+            q[22] += i64::from(urgency[i] != 0 && uclass > 3);
+            q[23] += i64::from(unknown_sat);
+            q[24] += i64::from(unknown_excl);
+            *slot(&mut acc.daily, (r - p_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
+        }
+
+        // the data checks' window is the scanned months
+        *slot(&mut acc.checked_days, (r - scan_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
+        let id_null = match &ticket_id {
+            None => true,
+            Some(c) => c.is_null(i),
+        };
+        if !id_null {
+            let c = ticket_id.as_ref().expect("present");
+            let h = match c.data_type() {
+                DataType::Utf8View => hasher.hash_one(c.as_string_view().value(i)),
+                _ => hasher.hash_one(c.as_string::<i32>().value(i)),
+            };
+            hashes.push(h);
+        }
+        let before = |t: Option<i64>, u: Option<i64>| matches!((t, u), (Some(a), Some(b)) if a < b);
+        let bad = id_null
+            || request_type[i] == 0
+            || l1[i] == 0
+            || district[i] == 0
+            || before(d, Some(r))
+            || before(resp, Some(r))
+            || before(cl, Some(r))
+            || before(cl, d)
+            || before(cl, resp)
+            || unknown_channel
+            || unknown_type
+            || (urgency[i] != 0 && uclass > 3)
+            || unknown_sat
+            || unknown_excl
+            || (check_districts && district[i] != 0 && !codes[district[i] as usize].known_district);
+        if bad {
+            suspect[i] = true;
+            any_suspect = true;
+        }
+    }
+    acc.durations.extend(dur);
+    acc.hashes.push(hashes);
+    if any_suspect && acc.suspect_rows <= SUSPECT_CAP {
+        let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
+        acc.suspect_rows += rows.num_rows();
+        if acc.suspect_rows <= SUSPECT_CAP {
+            acc.suspects.push(to_table(&rows)?);
+        } else {
+            acc.suspects.clear();
+        }
+    }
+    Ok(())
+}
+
+/// A batch as read, in the canonical table schema (missing columns null).
+fn to_table(batch: &RecordBatch) -> Result<RecordBatch> {
+    let target = schema::table_schema();
+    let cols = target
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => Ok(cast(c, f.data_type())?),
+            None => Ok(datafusion::arrow::array::new_null_array(f.data_type(), batch.num_rows())),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(target, cols)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// results
+
+fn ts_field(name: &str) -> Field {
+    Field::new(name, schema::TIMESTAMP, true)
+}
+
+fn text(values: Vec<Option<String>>) -> ArrayRef {
+    Arc::new(StringArray::from(values))
+}
+
+fn int(values: Vec<i64>) -> ArrayRef {
+    Arc::new(Int64Array::from(values))
+}
+
+/// The names behind the scan's ids.
+struct Names {
+    strings: Vec<String>,
+    units: Vec<UnitKey>,
+    cats: Vec<(u32, u32)>,
+}
+
+impl Names {
+    fn text(&self, id: u32) -> Option<String> {
+        (id != 0).then(|| self.strings[id as usize].clone())
+    }
+    /// (unit, parent) of a unit id
+    fn unit(&self, uid: usize) -> (Option<String>, Option<String>) {
+        let u = self.units[uid];
+        match u.0 {
+            0 => (self.text(u.1), None),
+            1 => (self.text(u.2), self.text(u.1)),
+            _ => (self.text(u.2), None),
+        }
+    }
+    fn unit_type(&self, uid: usize) -> Option<String> {
+        Some(["district", "street", "department"][self.units[uid].0 as usize].to_string())
+    }
+}
+
+fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHasher, acc: Acc) -> Result<Output> {
+    let spec = shared.spec;
+    let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
+    let n_months = spec.months.len() - 1;
+
+    // unit_month (unit_month.sql: ordered by nothing; the consumers aggregate)
+    let unit_month = {
+        let (mut ut, mut un, mut up, mut month) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut counts: Vec<Vec<i64>> = vec![Vec::new(); F];
+        for (uid, rows) in acc.units.iter().enumerate() {
+            for (m, f) in rows.iter().enumerate() {
+                if f[TICKETS] == 0 {
+                    continue;
+                }
+                let (u, p) = names.unit(uid);
+                ut.push(names.unit_type(uid));
+                un.push(u);
+                up.push(p);
+                month.push(spec.months[m]);
+                for k in 0..F {
+                    counts[k].push(i64::from(f[k]));
+                }
+            }
+        }
+        let mut fields = vec![
+            Field::new("unit_type", DataType::Utf8, true),
+            Field::new("unit", DataType::Utf8, true),
+            Field::new("parent", DataType::Utf8, true),
+            ts_field("month"),
+        ];
+        let mut cols: Vec<ArrayRef> =
+            vec![text(ut), text(un), text(up), Arc::new(TimestampMicrosecondArray::from(month))];
+        for (k, c) in counts.into_iter().enumerate() {
+            fields.push(Field::new(FACT_NAMES[k], DataType::Int64, true));
+            cols.push(int(c));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?
+    };
+
+    let city_month = {
+        let mut month = Vec::new();
+        let mut counts: Vec<Vec<i64>> = vec![Vec::new(); F];
+        for (m, f) in acc.city.iter().enumerate().take(n_months) {
+            if f[TICKETS] == 0 {
+                continue;
+            }
+            month.push(spec.months[m]);
+            for k in 0..F {
+                counts[k].push(i64::from(f[k]));
+            }
+        }
+        let mut fields = vec![ts_field("month")];
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(TimestampMicrosecondArray::from(month))];
+        for (k, c) in counts.into_iter().enumerate() {
+            fields.push(Field::new(FACT_NAMES[k], DataType::Int64, true));
+            cols.push(int(c));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?
+    };
+
+    let tf = std::time::Instant::now();
+    let (durations, repeated) = rayon::join(|| durations(&acc, &names), || repeated_hashes(&acc.hashes));
+    let durations = durations?;
+    if std::env::var_os("HOTLINE_PROFILE").is_some() {
+        eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
+    }
+    let category_facts = category_facts(&acc, &names)?;
+    let city_mix = city_mix(&acc, &names, spec)?;
+    let data_quality = QUALITY_ITEMS.iter().zip(acc.quality).map(|(k, v)| (k.to_string(), v)).collect();
+    let topic_facts = topic_facts(&acc, spec)?;
+
+    let mut daily: Vec<(NaiveDate, i64)> = acc
+        .daily
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (date_of(spec.period.0 + k as i64 * MICROS_PER_DAY), *n))
+        .collect();
+    daily.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let (scan_start, _) = spec.scan_range();
+    let days: Vec<(i32, i64)> = acc
+        .checked_days
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| {
+            let d = date_of(scan_start + k as i64 * MICROS_PER_DAY);
+            (d.num_days_from_ce() - 719_163, *n) // Date32: days since 1970-01-01
+        })
+        .collect();
+    let checked_days = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("day", DataType::Date32, true),
+            Field::new("tickets", DataType::Int64, false),
+        ])),
+        vec![
+            Arc::new(datafusion::arrow::array::Date32Array::from(days.iter().map(|d| d.0).collect::<Vec<_>>())),
+            int(days.iter().map(|d| d.1).collect()),
+        ],
+    )?;
+
+    // repeated ticket_ids: equal hashes, then the rows themselves
+    let suspects = if acc.suspect_rows > SUSPECT_CAP {
+        None
+    } else {
+        let mut rows = acc.suspects;
+        if !repeated.is_empty() {
+            // every row of a repeated ticket_id, once: drop them from the suspects, read them all
+            let set: datafusion::common::HashSet<u64> = repeated.into_iter().collect();
+            let mut kept = Vec::with_capacity(rows.len());
+            for b in rows {
+                let id = b.column_by_name("ticket_id").context("ticket_id")?;
+                let id = cast(id, &DataType::Utf8)?;
+                let id = id.as_string::<i32>();
+                let keep: BooleanArray = (0..b.num_rows())
+                    .map(|i| Some(id.is_null(i) || !set.contains(&hasher.hash_one(id.value(i)))))
+                    .collect();
+                kept.push(filter_record_batch(&b, &keep)?);
+            }
+            rows = kept;
+            rows.extend(rows_with_ids(files, spec, hasher, &set)?);
+        }
+        let total: usize = rows.iter().map(|b| b.num_rows()).sum();
+        (total <= SUSPECT_CAP).then_some(rows)
+    };
+
+    Ok(Output {
+        unit_month,
+        city_month,
+        durations,
+        category_facts,
+        city_mix,
+        data_quality,
+        topic_facts,
+        daily,
+        checked_days,
+        suspects,
+        rows_read: acc.rows,
+    })
+}
+
+/// The ticket_id hashes that occur more than once.
+fn repeated_hashes(hashes: &[Vec<u64>]) -> Vec<u64> {
+    // bucket the hashes by their top byte (a counting sort), then sort the buckets in parallel
+    let mut start = vec![0usize; 257];
+    for chunk in hashes {
+        for &h in chunk {
+            start[(h >> 56) as usize + 1] += 1;
+        }
+    }
+    for k in 1..257 {
+        start[k] += start[k - 1];
+    }
+    let mut all = vec![0u64; start[256]];
+    let mut next = start.clone();
+    for chunk in hashes {
+        for &h in chunk {
+            let b = (h >> 56) as usize;
+            all[next[b]] = h;
+            next[b] += 1;
+        }
+    }
+    let mut buckets = Vec::with_capacity(256);
+    let mut rest = all.as_mut_slice();
+    for k in 0..256 {
+        let (head, tail) = rest.split_at_mut(start[k + 1] - start[k]);
+        buckets.push(head);
+        rest = tail;
+    }
+    buckets
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            b.sort_unstable();
+            let mut out = Vec::new();
+            for w in b.windows(2) {
+                if w[0] == w[1] && out.last() != Some(&w[0]) {
+                    out.push(w[0]);
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// The checked window's rows whose ticket_id hashes into `set`: a second read, only when a
+/// ticket_id repeats.
+fn rows_with_ids(
+    files: &[FileMeta],
+    spec: &Spec,
+    hasher: &impl std::hash::BuildHasher,
+    set: &datafusion::common::HashSet<u64>,
+) -> Result<Vec<RecordBatch>> {
+    let (a, b) = spec.scan_range();
+    let mut out = Vec::new();
+    for file in files {
+        let f = std::fs::File::open(&file.path)?;
+        let groups = row_groups(file, &[(a, b)]);
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
+            .with_row_groups(groups)
+            .with_projection(file.mask.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build()?;
+        for batch in reader {
+            let batch = batch?;
+            let Some(id) = batch.column_by_name("ticket_id") else { continue };
+            let id = cast(id, &DataType::Utf8)?;
+            let id = id.as_string::<i32>();
+            let received = times(&batch, "received_at")?;
+            let keep: BooleanArray = (0..batch.num_rows())
+                .map(|i| {
+                    let r = get(&received, i);
+                    Some(
+                        !id.is_null(i)
+                            && matches!(r, Some(r) if r >= a && r < b)
+                            && set.contains(&hasher.hash_one(id.value(i))),
+                    )
+                })
+                .collect();
+            let rows = filter_record_batch(&batch, &keep)?;
+            if rows.num_rows() > 0 {
+                out.push(to_table(&rows)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// (median, P90) of the values of one measure (0 respond, 1 close) per unit of type `t`
+/// (unit ids with tickets only; t = 3: the whole city as one unit 0).
+fn quantiles(acc: &Acc, n_units: usize, t: usize, m: usize) -> Vec<(usize, [Option<f64>; 2])> {
+    fn measure(c: &DurationChunk, m: usize) -> &[f64] {
+        if m == 0 { &c.respond } else { &c.close }
+    }
+    let of = |c| measure(c, m);
+    let mut scratch: Vec<f64>;
+    let mut count = vec![0usize; n_units + 1];
+    if t == 3 {
+        scratch = acc.durations.iter().flat_map(|c| of(c).iter().copied()).collect();
+        count = vec![0, scratch.len()];
+    } else {
+        // counting sort of the tickets by unit
+        for c in &acc.durations {
+            for &u in &c.units[t] {
+                if u != NONE {
+                    count[u as usize + 1] += 1;
+                }
+            }
+        }
+        for k in 1..count.len() {
+            count[k] += count[k - 1];
+        }
+        scratch = vec![0.0; count[n_units]];
+        let mut next = count.clone();
+        for c in &acc.durations {
+            for (&u, &v) in c.units[t].iter().zip(of(c)) {
+                if u != NONE {
+                    scratch[next[u as usize]] = v;
+                    next[u as usize] += 1;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for u in 0..count.len() - 1 {
+        let values = &mut scratch[count[u]..count[u + 1]];
+        if values.is_empty() {
+            continue;
+        }
+        // nulls (NaN here) are not values, as in quantile_exact
+        let k = partition_nan(values);
+        out.push((u, [crate::udf::quantile(&mut values[..k], 0.5), crate::udf::quantile(&mut values[..k], 0.9)]));
+    }
+    out
+}
+
+fn durations(acc: &Acc, names: &Names) -> Result<RecordBatch> {
+    let units = &names.units;
+    let jobs: Vec<(usize, usize)> = (0..4).flat_map(|t| [(t, 0), (t, 1)]).collect();
+    let results: Vec<Vec<(usize, [Option<f64>; 2])>> =
+        jobs.par_iter().map(|&(t, m)| quantiles(acc, units.len(), t, m)).collect();
+    let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
+    let mut q: [Vec<Option<f64>>; 4] = Default::default();
+    for t in 0..4 {
+        let (respond, close) = (&results[2 * t], &results[2 * t + 1]);
+        for ((u, r), (u2, c)) in respond.iter().zip(close) {
+            debug_assert_eq!(u, u2);
+            if t == 3 {
+                ut.push(Some("city".to_string()));
+                un.push(Some("city".to_string()));
+                up.push(None);
+            } else {
+                let (name, parent) = names.unit(*u);
+                ut.push(names.unit_type(*u));
+                un.push(name);
+                up.push(parent);
+            }
+            for (k, v) in r.iter().chain(c).enumerate() {
+                q[k].push(*v);
+            }
+        }
+    }
+    let [a, b, c, d] = q;
+    let f = |v: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("unit", DataType::Utf8, true),
+            Field::new("parent", DataType::Utf8, true),
+            Field::new("respond_hours_median", DataType::Float64, true),
+            Field::new("respond_hours_p90", DataType::Float64, true),
+            Field::new("close_hours_median", DataType::Float64, true),
+            Field::new("close_hours_p90", DataType::Float64, true),
+            Field::new("unit_type", DataType::Utf8, true),
+        ])),
+        vec![text(un), text(up), f(a), f(b), f(c), f(d), text(ut)],
+    )?)
+}
+
+/// Move the NaNs to the end; returns how many values are not NaN.
+fn partition_nan(v: &mut [f64]) -> usize {
+    let mut k = 0;
+    for i in 0..v.len() {
+        if !v[i].is_nan() {
+            v.swap(i, k);
+            k += 1;
+        }
+    }
+    k
+}
+
+fn category_facts(acc: &Acc, names: &Names) -> Result<RecordBatch> {
+    let name = |id: u32| names.text(id);
+    let cats = &names.cats;
+    let (mut ut, mut un, mut up, mut level, mut c1, mut c2) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut counts: [Vec<i64>; 4] = Default::default();
+    let mut row =
+        |t: String, u: Option<String>, p: Option<String>, lv: i64, a: Option<String>, b: Option<String>, c: &[C; 4]| {
+            ut.push(Some(t));
+            un.push(u);
+            up.push(p);
+            level.push(lv);
+            c1.push(a);
+            c2.push(b);
+            for k in 0..4 {
+                counts[k].push(i64::from(c[k]));
+            }
+        };
+    for (id, c) in acc.cat_l1.iter().enumerate() {
+        if c[0] + c[1] > 0 {
+            row("city".into(), None, None, 1, name(id as u32), None, c);
+        }
+    }
+    for (cid, c) in acc.cat_city.iter().enumerate() {
+        if c[0] + c[1] > 0 {
+            let (a, b) = cats[cid];
+            row("city".into(), None, None, 2, name(a), name(b), c);
+        }
+    }
+    for (uid, per_cat) in acc.cat_unit.iter().enumerate() {
+        for (cid, c) in per_cat.iter().enumerate() {
+            if c[0] + c[1] > 0 {
+                let (u, p) = names.unit(uid);
+                let (a, b) = cats[cid];
+                row(names.unit_type(uid).unwrap_or_default(), u, p, 2, name(a), name(b), c);
+            }
+        }
+    }
+    let [t, ye, yes, ans] = counts;
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("unit_type", DataType::Utf8, true),
+            Field::new("unit", DataType::Utf8, true),
+            Field::new("parent", DataType::Utf8, true),
+            Field::new("level", DataType::Int64, true),
+            Field::new("category_l1", DataType::Utf8, true),
+            Field::new("category_l2", DataType::Utf8, true),
+            Field::new("tickets", DataType::Int64, true),
+            Field::new("tickets_year_earlier", DataType::Int64, true),
+            Field::new("resolved_yes", DataType::Int64, true),
+            Field::new("resolved_answered", DataType::Int64, true),
+        ])),
+        vec![text(ut), text(un), text(up), int(level), text(c1), text(c2), int(t), int(ye), int(yes), int(ans)],
+    )?)
+}
+
+fn city_mix(acc: &Acc, names: &Names, spec: &Spec) -> Result<RecordBatch> {
+    let name = |id: u32| names.text(id);
+    let cats = &names.cats;
+    struct Row {
+        dimension: &'static str,
+        value: Option<String>,
+        hour: Option<i64>,
+        month: Option<i64>,
+        l1: Option<String>,
+        l2: Option<String>,
+        c: [C; 3],
+    }
+    let mut rows = Vec::new();
+    for (dimension, table) in [("channel", &acc.channel), ("request_type", &acc.request_type)] {
+        for (id, c) in table.iter().enumerate() {
+            if c[0] + c[1] > 0 {
+                rows.push(Row {
+                    dimension,
+                    value: name(id as u32),
+                    hour: None,
+                    month: None,
+                    l1: None,
+                    l2: None,
+                    c: *c,
+                });
+            }
+        }
+    }
+    for (h, c) in acc.hour.iter().enumerate() {
+        if c[0] + c[1] > 0 {
+            let hour = Some(h as i64);
+            rows.push(Row {
+                dimension: "hour",
+                value: Some(h.to_string()),
+                hour,
+                month: None,
+                l1: None,
+                l2: None,
+                c: *c,
+            });
+        }
+    }
+    for (cid, months) in acc.cat_month.iter().enumerate() {
+        for (m, c) in months.iter().enumerate() {
+            if c[0] > 0 {
+                let (a, b) = cats[cid];
+                rows.push(Row {
+                    dimension: "category_month",
+                    value: None,
+                    hour: None,
+                    month: Some(spec.months[m]),
+                    l1: name(a),
+                    l2: name(b),
+                    c: [c[0], 0, c[1]],
+                });
+            }
+        }
+    }
+    // city_mix.sql's ORDER BY dimension, hour, month, tickets DESC, value, category_l1, category_l2
+    // (nulls last, as DataFusion sorts ascending)
+    fn last<T: Ord + Clone>(v: &Option<T>) -> (bool, Option<T>) {
+        (v.is_none(), v.clone())
+    }
+    rows.sort_by(|a, b| {
+        (
+            a.dimension,
+            last(&a.hour),
+            last(&a.month),
+            std::cmp::Reverse(a.c[0]),
+            last(&a.value),
+            last(&a.l1),
+            last(&a.l2),
+        )
+            .cmp(&(
+                b.dimension,
+                last(&b.hour),
+                last(&b.month),
+                std::cmp::Reverse(b.c[0]),
+                last(&b.value),
+                last(&b.l1),
+                last(&b.l2),
+            ))
+    });
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("dimension", DataType::Utf8, true),
+            Field::new("value", DataType::Utf8, true),
+            Field::new("hour", DataType::Int64, true),
+            ts_field("month"),
+            Field::new("category_l1", DataType::Utf8, true),
+            Field::new("category_l2", DataType::Utf8, true),
+            Field::new("tickets", DataType::Int64, true),
+            Field::new("tickets_year_earlier", DataType::Int64, true),
+            Field::new("direct", DataType::Int64, true),
+        ])),
+        vec![
+            text(rows.iter().map(|r| Some(r.dimension.to_string())).collect()),
+            text(rows.iter().map(|r| r.value.clone()).collect()),
+            Arc::new(Int64Array::from(rows.iter().map(|r| r.hour).collect::<Vec<_>>())),
+            Arc::new(TimestampMicrosecondArray::from(rows.iter().map(|r| r.month).collect::<Vec<_>>())),
+            text(rows.iter().map(|r| r.l1.clone()).collect()),
+            text(rows.iter().map(|r| r.l2.clone()).collect()),
+            int(rows.iter().map(|r| i64::from(r.c[0])).collect()),
+            int(rows.iter().map(|r| i64::from(r.c[1])).collect()),
+            int(rows.iter().map(|r| i64::from(r.c[2])).collect()),
+        ],
+    )?)
+}
+
+fn topic_facts(acc: &Acc, spec: &Spec) -> Result<RecordBatch> {
+    let (mut topic, mut phase, mut month) = (Vec::new(), Vec::new(), Vec::new());
+    let mut counts: [Vec<i64>; 6] = Default::default();
+    for (t, phases) in acc.topics.iter().enumerate() {
+        for (p, months) in phases.iter().enumerate() {
+            let mut ms: Vec<_> = months.iter().collect();
+            ms.sort();
+            for (m, c) in ms {
+                topic.push(Some(spec.topics[t].name.clone()));
+                phase.push(Some(if p == 0 { "before" } else { "after" }.to_string()));
+                month.push(*m);
+                for k in 0..6 {
+                    counts[k].push(c[k]);
+                }
+            }
+        }
+    }
+    let [tk, yes, ans, s, b, d] = counts;
+    Ok(RecordBatch::try_new(
+        topic_facts_schema(),
+        vec![
+            text(topic),
+            text(phase),
+            Arc::new(TimestampMicrosecondArray::from(month)),
+            int(tk),
+            int(yes),
+            int(ans),
+            int(s),
+            int(b),
+            int(d),
+        ],
+    )?)
+}
+
+fn topic_facts_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("topic", DataType::Utf8, true),
+        Field::new("phase", DataType::Utf8, true),
+        ts_field("month"),
+        Field::new("tickets", DataType::Int64, true),
+        Field::new("resolved_yes", DataType::Int64, true),
+        Field::new("resolved_answered", DataType::Int64, true),
+        Field::new("satisfied", DataType::Int64, true),
+        Field::new("basically_satisfied", DataType::Int64, true),
+        Field::new("dissatisfied", DataType::Int64, true),
+    ]))
+}

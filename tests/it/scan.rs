@@ -1,0 +1,273 @@
+//! The native scan (src/scan.rs) against the SQL files it stands in for: on random archives
+//! with every kind of value the schema allows and many it does not (nulls in required columns,
+//! unknown spellings, times out of order, repeated ticket_ids, a district missing from the
+//! population table), split over two files and many row groups, every metric and every
+//! built-in data check must come out the same, bit for bit.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use hotline::config::{MetricSettings, Population, PopulationRow, Topic};
+use hotline::period::Period;
+use hotline::schema;
+use proptest::prelude::*;
+
+use crate::metrics::assert_same;
+
+/// xorshift64*: the rows of one archive from one seed that proptest picks.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, from: &[Option<&'a str>]) -> Option<&'a str> {
+        from[self.below(from.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const MIN: i64 = 60_000_000;
+const HOUR: i64 = 60 * MIN;
+
+fn micros(y: i32, m: u32, d: u32) -> i64 {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros()
+}
+
+/// `n` random rows received between 2023-06-01 and 2026-01-10.
+fn random_rows(seed: u64, n: usize) -> RecordBatch {
+    let mut r = Rng(seed | 1);
+    let (from, to) = (micros(2023, 6, 1), micros(2026, 1, 10));
+    let mut ids: Vec<Option<String>> = Vec::new();
+    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); 12];
+    let mut times: [Vec<Option<i64>>; 4] = Default::default();
+    let mut resolved = Vec::new();
+    for i in 0..n {
+        let id = if r.chance(1) {
+            None
+        } else if r.chance(3) && !ids.is_empty() {
+            ids[r.below(ids.len() as u64) as usize].clone() // a repeated ticket_id
+        } else {
+            Some(format!("t{i}"))
+        };
+        ids.push(id);
+        let received = if r.chance(1) { None } else { Some(from + (r.next() % (to - from) as u64) as i64) };
+        let dispatched = match received {
+            Some(t) if r.chance(80) => Some(t + r.below(3 * HOUR as u64) as i64 - 10 * MIN),
+            _ => None,
+        };
+        let after = |r: &mut Rng, base: Option<i64>, span: i64| match base {
+            Some(t) if r.chance(85) => Some(t + r.below(span as u64) as i64 - HOUR),
+            _ => None,
+        };
+        let responded = after(&mut r, dispatched, 40 * HOUR);
+        let closed = after(&mut r, dispatched, 20 * 24 * HOUR);
+        times[0].push(received);
+        times[1].push(dispatched);
+        times[2].push(responded);
+        times[3].push(closed);
+        resolved.push(match r.below(3) {
+            0 => None,
+            k => Some(k == 1),
+        });
+        let values: [&[Option<&str>]; 12] = [
+            &[
+                Some("phone"),
+                Some("web"),
+                Some("wechat"),
+                Some("app"),
+                Some("weibo"),
+                Some("other"),
+                Some("fax"),
+                Some("unknown"),
+                None,
+            ],
+            &[
+                Some("consultation"),
+                Some("help"),
+                Some("complaint"),
+                Some("report"),
+                Some("praise"),
+                Some("bogus"),
+                None,
+            ],
+            &[Some("城乡建设"), Some("城乡建设"), Some("公共安全"), Some("交通管理"), None],
+            &[Some("供水"), Some("供暖"), Some("治安"), Some("公共安全"), None, None],
+            &[Some("停水"), Some("噪音"), None, None],
+            &[
+                Some("emergency"),
+                Some("utility"),
+                Some("general"),
+                Some("general"),
+                Some("complex"),
+                Some("urgent"),
+                None,
+            ],
+            &[Some("甲区"), Some("甲区"), Some("乙区"), Some("丙区"), Some("丁区"), None],
+            &[Some("一街道"), Some("二街道"), Some("三街道"), None],
+            &[Some("市水务局"), Some("市城管委"), Some("区住建委"), Some("#read(\"/etc/passwd\")"), None],
+            &[Some("satisfied"), Some("basically_satisfied"), Some("dissatisfied"), Some("meh"), None],
+            &[None, None, None, None, None, None, Some("duplicate"), Some("invalid"), Some("spam")],
+            &[None],
+        ];
+        for (k, v) in values.iter().enumerate() {
+            // required columns are null only now and then
+            let value = r.pick(v);
+            let value = if [1, 2, 6].contains(&k) && value.is_none() && !r.chance(10) { v[0] } else { value };
+            cols[k].push(value.map(str::to_string));
+        }
+    }
+    let s = |v: &Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v.clone())) };
+    let t = |v: &Vec<Option<i64>>| -> ArrayRef { Arc::new(TimestampMicrosecondArray::from(v.clone())) };
+    let none = vec![None; n];
+    let columns: Vec<ArrayRef> = vec![
+        s(&ids),
+        t(&times[0]),
+        s(&cols[0]),
+        s(&cols[1]),
+        s(&cols[2]),
+        s(&cols[3]),
+        s(&cols[4]),
+        s(&cols[5]),
+        s(&cols[6]),
+        s(&cols[7]),
+        s(&cols[8]),
+        t(&times[1]),
+        t(&times[2]),
+        t(&times[3]),
+        Arc::new(BooleanArray::from(resolved)),
+        s(&cols[9]),
+        s(&cols[10]),
+        s(&none),
+        s(&none),
+        s(&none),
+    ];
+    // every column nullable, as an import from a messy export could be
+    let fields: Vec<_> =
+        schema::file_schema().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+    RecordBatch::try_new(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)), columns).unwrap()
+}
+
+fn write(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usize) {
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group)).build();
+    let f = std::fs::File::create(dir.join(name)).unwrap();
+    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+fn settings() -> MetricSettings {
+    let month = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap();
+    let row = |d: &str, p| PopulationRow { district: d.to_string(), street: None, population: p };
+    MetricSettings {
+        min_scored_tickets: 2,
+        topics: vec![
+            Topic { name: "供水".into(), month: month(2025, 3), categories: vec!["供水".into(), "停水".into()] },
+            Topic { name: "安全".into(), month: month(2024, 11), categories: vec!["公共安全".into()] },
+        ],
+        population: Population {
+            source: "test".into(),
+            sha256: None,
+            rows: vec![row("甲区", 1000), row("乙区", 2000), row("丙区", 500)],
+        },
+        ..MetricSettings::default()
+    }
+}
+
+fn compare(seed: u64, n: usize, row_group: usize) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = random_rows(seed, n);
+    let half = n / 2;
+    write(dir.path(), "a.parquet", &rows.slice(0, half), row_group);
+    write(dir.path(), "b.parquet", &rows.slice(half, n - half), row_group);
+    let settings = settings();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for period in [Period::year(2025), Period::quarter(2025, 1), Period::month(2024, 12)] {
+        rt.block_on(async {
+            let checks = hotline::checks::builtin();
+            let window = (period.year_earlier().start, period.end);
+            let ctx = hotline::engine::session();
+            let archive = hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
+            hotline::metrics::register(
+                &ctx,
+                "population",
+                vec![hotline::config::population_batch(&settings.population).unwrap()],
+            )
+            .unwrap();
+            let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap();
+            prop_assert!(out.suspects.is_some());
+            let scanned_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&out)).await.unwrap();
+            let scanned = hotline::metrics::compute(&ctx, &period, &settings, Some(&out)).await.unwrap();
+
+            let ctx = hotline::engine::session();
+            hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
+            hotline::metrics::register(
+                &ctx,
+                "population",
+                vec![hotline::config::population_batch(&settings.population).unwrap()],
+            )
+            .unwrap();
+            let sql_checks = hotline::checks::run_window(&ctx, &checks, window, None).await.unwrap();
+            let sql = hotline::metrics::compute(&ctx, &period, &settings, None).await.unwrap();
+
+            assert_same(&scanned, &sql);
+            for (a, b) in scanned_checks.iter().zip(&sql_checks) {
+                prop_assert_eq!(&a.check.name, &b.check.name);
+                prop_assert_eq!(a.failing, b.failing, "check {} in {}", a.check.name, period.label());
+                prop_assert_eq!(&a.examples, &b.examples, "check {}", a.check.name);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scan_equals_sql(seed in any::<u64>(), n in 50usize..1500, row_group in prop::sample::select(vec![7usize, 64, 100_000])) {
+        compare(seed, n, row_group)?;
+    }
+}
+
+/// Every built-in check finds something in a big random archive, so the comparison above is
+/// not between two empty results.
+#[test]
+fn the_random_archive_fails_every_builtin_check() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.parquet", &random_rows(42, 3000), 500);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let period = Period::year(2025);
+    let settings = settings();
+    let outcomes = rt.block_on(async {
+        let ctx = hotline::engine::session();
+        let archive = hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
+        hotline::metrics::register(
+            &ctx,
+            "population",
+            vec![hotline::config::population_batch(&settings.population).unwrap()],
+        )
+        .unwrap();
+        let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap();
+        let window = (period.year_earlier().start, period.end);
+        hotline::checks::run_window(&ctx, &hotline::checks::builtin(), window, Some(&out)).await.unwrap()
+    });
+    for o in &outcomes {
+        if o.check.name != "abnormal_days" {
+            assert!(o.failing > 0, "{} finds nothing", o.check.name);
+        }
+    }
+    compare(42, 3000, 500).unwrap();
+}
