@@ -6,6 +6,8 @@
 --                             resolved, satisfaction: of scored tickets — no valid follow-up answer)
 --   order:<a>_before_<b>      timestamps out of order (e.g. dispatched before received)
 --   unknown:<column>          values outside the schema's list (spec §1)
+--   source:due_at             scored tickets with a due time from the source system: their
+--                             on-time closing is judged against it (a proxy; ticket_facts.sql)
 WITH t AS (
   SELECT tickets.*, dispatched_at IS NOT NULL AND excluded_reason IS NULL AS is_scored
   FROM tickets
@@ -36,16 +38,17 @@ WITH t AS (
     sum(CASE WHEN request_type NOT IN ('consultation', 'help', 'complaint', 'report', 'suggestion', 'praise', 'other') THEN 1 ELSE 0 END) AS u_request_type,
     sum(CASE WHEN urgency NOT IN ('emergency', 'utility', 'general', 'complex') THEN 1 ELSE 0 END) AS u_urgency,
     sum(CASE WHEN satisfaction NOT IN ('satisfied', 'basically_satisfied', 'dissatisfied') THEN 1 ELSE 0 END) AS u_satisfaction,
-    sum(CASE WHEN excluded_reason NOT IN ('duplicate', 'invalid', 'out_of_scope', 'malicious', 'appeal_approved') THEN 1 ELSE 0 END) AS u_excluded_reason
+    sum(CASE WHEN excluded_reason NOT IN ('duplicate', 'invalid', 'out_of_scope', 'malicious', 'appeal_approved') THEN 1 ELSE 0 END) AS u_excluded_reason,
+    sum(CASE WHEN is_scored AND due_at IS NOT NULL THEN 1 ELSE 0 END) AS s_due_at
   FROM t
 )
 -- one row per check, in this order (the aggregate above runs once: a UNION ALL of 25 selects
 -- from `a` would compute it 25 times, as CTEs are inlined)
 SELECT
   unnest(make_array(
-    'rows', 'excluded:duplicate', 'excluded:invalid', 'excluded:out_of_scope', 'excluded:malicious', 'excluded:appeal_approved', 'null:channel', 'null:urgency', 'null:category_l2', 'null:street', 'null:department', 'null:dispatched_at', 'null:responded_at', 'null:closed_at', 'null:resolved', 'null:satisfaction', 'order:dispatched_before_received', 'order:responded_before_dispatched', 'order:closed_before_dispatched', 'order:closed_before_responded', 'unknown:channel', 'unknown:request_type', 'unknown:urgency', 'unknown:satisfaction', 'unknown:excluded_reason'
+    'rows', 'excluded:duplicate', 'excluded:invalid', 'excluded:out_of_scope', 'excluded:malicious', 'excluded:appeal_approved', 'null:channel', 'null:urgency', 'null:category_l2', 'null:street', 'null:department', 'null:dispatched_at', 'null:responded_at', 'null:closed_at', 'null:resolved', 'null:satisfaction', 'order:dispatched_before_received', 'order:responded_before_dispatched', 'order:closed_before_dispatched', 'order:closed_before_responded', 'unknown:channel', 'unknown:request_type', 'unknown:urgency', 'unknown:satisfaction', 'unknown:excluded_reason', 'source:due_at'
   )) AS item,
   unnest(make_array(
-    n_rows, x_duplicate, x_invalid, x_out_of_scope, x_malicious, x_appeal_approved, n_channel, n_urgency, n_category_l2, n_street, n_department, n_dispatched_at, n_responded_at, n_closed_at, n_resolved, n_satisfaction, o_dispatched, o_responded, o_closed, o_closed_responded, u_channel, u_request_type, u_urgency, u_satisfaction, u_excluded_reason
+    n_rows, x_duplicate, x_invalid, x_out_of_scope, x_malicious, x_appeal_approved, n_channel, n_urgency, n_category_l2, n_street, n_department, n_dispatched_at, n_responded_at, n_closed_at, n_resolved, n_satisfaction, o_dispatched, o_responded, o_closed, o_closed_responded, u_channel, u_request_type, u_urgency, u_satisfaction, u_excluded_reason, s_due_at
   )) AS tickets
 FROM a

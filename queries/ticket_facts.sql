@@ -7,6 +7,9 @@
 --   $start, $end              received_at range [start, end): the period and its comparison period
 --   $response_<urgency>       response deadline per urgency class, e.g. '86400 seconds'
 --   $close_<urgency>          closing limit per urgency class
+-- When the source system set a due time (due_at, e.g. a 311 export's due date), on-time closing
+-- is judged against it instead of the closing limit: a proxy, which the report labels as such
+-- (data_quality.sql counts these tickets as source:due_at).
 -- Table excluded_reasons (from the configuration): the excluded_reason values that take a
 -- ticket out of scoring; any other value, and null, leave it scored.
 -- A null urgency counts as general (spec §1); an unknown spelling also falls back to general
@@ -14,7 +17,7 @@
 WITH t AS (
   SELECT
     received_at, district, street, department,
-    dispatched_at, responded_at, closed_at, resolved, satisfaction,
+    dispatched_at, responded_at, closed_at, due_at, resolved, satisfaction,
     dispatched_at IS NOT NULL AND x.reason IS NULL AS is_scored,
     CASE coalesce(urgency, 'general')
       WHEN 'emergency' THEN CAST($response_emergency AS INTERVAL)
@@ -48,9 +51,9 @@ SELECT
   -- whether first contact is recorded at all (311 exports have no such time: then the
   -- response rate is "not available", not 0; see unit_scores.sql)
   sum(CASE WHEN is_scored AND responded_at IS NOT NULL THEN 1 ELSE 0 END) AS responded_known,
-  -- on-time closing: closed within the limit after dispatch
+  -- on-time closing: closed within the limit after dispatch (or by the source's due time)
   sum(CASE WHEN is_scored AND closed_at IS NOT NULL
-            AND closed_at <= dispatched_at + close_limit THEN 1 ELSE 0 END) AS closed_on_time,
+            AND closed_at <= coalesce(due_at, dispatched_at + close_limit) THEN 1 ELSE 0 END) AS closed_on_time,
   -- resolution: follow-up answers (null = no valid answer, out of the denominator)
   sum(CASE WHEN is_scored AND resolved THEN 1 ELSE 0 END) AS resolved_yes,
   sum(CASE WHEN is_scored AND resolved IS NOT NULL THEN 1 ELSE 0 END) AS resolved_answered,

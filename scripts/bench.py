@@ -96,15 +96,24 @@ def main():
     env = dict(os.environ, HOTLINE_CONFIG=str(ROOT / "hotline.toml"))
     base = [hl, "report", "--period", str(args.year), "--archive", str(path), "--out", str(out)]
 
-    t_tables, rss_tables, err = run(base + ["--no-pdf"], env)
-    s = stages(err)
+    # best of --repeats, as for the neutral workload (the run with the shortest metric stage)
+    best, peak = None, 0.0
+    for _ in range(args.repeats):
+        t, rss, err = run(base + ["--no-pdf"], env)
+        peak = max(peak, rss)
+        st = stages(err)
+        key = st.get("scan", 0) + st.get("checks", 0) + st.get("metrics", 0)
+        if best is None or key < best[0]:
+            best = (key, t, rss, st)
+    _, t_tables, _, s = best
+    rss_tables = peak  # the highest of the runs
     t_full, rss_full, err_full = run(base + ["--units", args.units] if args.units else base, env)
     s_full = stages(err_full)
 
     print(f"\n{'stage':<34}{'seconds':>9}{'tickets/s':>14}")
     for name, secs in s.items():
         print(f"{name:<34}{secs:>9.2f}{rows / secs if secs > 0 else 0:>14,.0f}")
-    print(f"{'report --no-pdf (whole process)':<34}{t_tables:>9.2f}{rows / t_tables:>14,.0f}   peak RSS {rss_tables:,.0f} MiB")
+    print(f"{'report --no-pdf (whole, best of ' + str(args.repeats) + ')':<34}{t_tables:>9.2f}{rows / t_tables:>14,.0f}   peak RSS {rss_tables:,.0f} MiB")
     for name in ("pdf", "unit pdfs"):
         if name in s_full:
             print(f"{name + ' (in the full run)':<34}{s_full[name]:>9.2f}")

@@ -86,6 +86,15 @@ def limit_sql(limits, col="urgency"):
 reason_list = ", ".join(f"'{r}'" for r in reasons) or "NULL"
 scored_sql = f"dispatched_at IS NOT NULL AND (excluded_reason IS NULL OR excluded_reason NOT IN ({reason_list}))"
 UNIT = {"district": ("district", "NULL"), "street": ("street", "district"), "department": ("department", "NULL")}
+# a due time from the source system (optional column due_at) replaces the closing limit
+has_due = "due_at" in [r[0] for r in con.execute("DESCRIBE tickets").fetchall()]
+due_sql = (f"coalesce(due_at, dispatched_at + {limit_sql(close)})" if has_due
+           else f"dispatched_at + {limit_sql(close)}")
+# no first-contact time on any scored ticket of the period and the year before it (an archive
+# without that column, e.g. 311): the response rate is "not available", not 0
+has_response = con.execute(f"""
+    SELECT count(*) FROM tickets WHERE {scored_sql} AND responded_at IS NOT NULL
+      AND received_at >= ?::TIMESTAMP - INTERVAL 1 YEAR AND received_at < ?::TIMESTAMP""", [a.start, a.end]).fetchone()[0] > 0
 oracle = {}
 for unit_type, (col, parent) in UNIT.items():
     rows = con.execute(f"""
@@ -98,7 +107,7 @@ for unit_type, (col, parent) in UNIT.items():
           count(*) FILTER (WHERE {scored_sql} AND satisfaction = 'satisfied') AS s1,
           count(*) FILTER (WHERE {scored_sql} AND satisfaction = 'basically_satisfied') AS s2,
           count(*) FILTER (WHERE {scored_sql} AND satisfaction = 'dissatisfied') AS s3,
-          count(*) FILTER (WHERE {scored_sql} AND closed_at <= dispatched_at + {limit_sql(close)}) AS ontime,
+          count(*) FILTER (WHERE {scored_sql} AND closed_at <= {due_sql}) AS ontime,
           quantile_cont(epoch(responded_at) - epoch(dispatched_at), 0.5)
             FILTER (WHERE {scored_sql} AND responded_at >= dispatched_at) / 3600 AS rm,
           quantile_cont(epoch(responded_at) - epoch(dispatched_at), 0.9)
@@ -116,7 +125,7 @@ for unit_type, (col, parent) in UNIT.items():
     for unit, par, tickets, scored, rs, ry, rn, s1, s2, s3, ot, rm, rp, cm, cp in rows:
         sn = s1 + s2 + s3
         sat = (s1 * sat_w["satisfied"] + s2 * sat_w["basically_satisfied"] + s3 * sat_w["dissatisfied"]) / sn if sn else None
-        rates = [rs / scored if scored else None, ry / rn if rn else None, sat]
+        rates = [rs / scored if scored and has_response else None, ry / rn if rn else None, sat]
         num = sum(w * r for w, r in zip(W, rates) if r is not None)
         den = sum(w for w, r in zip(W, rates) if r is not None)
         score = 100 * num / den if den else None

@@ -818,6 +818,7 @@ fn write_month(job: &YearJob, month: u32, count: u64, dir: &Path) -> Result<(u64
         ts(tickets.iter().map(|t| micros(&t.dispatched)).collect()),
         ts(tickets.iter().map(|t| micros(&t.responded)).collect()),
         ts(tickets.iter().map(|t| micros(&t.closed)).collect()),
+        ts(vec![None; tickets.len()]), // due_at: 12345 tickets have time limits, not a source due time
         Arc::new(BooleanArray::from(tickets.iter().map(|t| t.resolved).collect::<Vec<_>>())),
         s(tickets.iter().map(|t| t.satisfaction).collect()),
         s(tickets.iter().map(|t| t.excluded).collect()),

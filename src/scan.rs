@@ -290,7 +290,7 @@ const FACT_NAMES: [&str; F] = [
     "dissatisfied",
 ];
 
-const QUALITY_ITEMS: [&str; 25] = [
+const QUALITY_ITEMS: [&str; 26] = [
     "rows",
     "excluded:duplicate",
     "excluded:invalid",
@@ -316,6 +316,7 @@ const QUALITY_ITEMS: [&str; 25] = [
     "unknown:urgency",
     "unknown:satisfaction",
     "unknown:excluded_reason",
+    "source:due_at",
 ];
 
 /// The accumulators' counters: u32 keeps the tables small enough for the CPU caches; the scan
@@ -381,7 +382,7 @@ struct Acc {
     request_type: Vec<[C; 3]>,
     hour: Vec<[C; 3]>,
     cat_month: Vec<Vec<[C; 2]>>,
-    quality: [i64; 25],
+    quality: [i64; 26],
     /// [topic][phase] → month start → (tickets, resolved_yes, resolved_answered, satisfied, basically, dissatisfied)
     topics: Vec<[HashMap<i64, [i64; 6]>; 2]>,
     daily: Vec<i64>,
@@ -473,13 +474,17 @@ const READ: &[&str] = &[
     "dispatched_at",
     "responded_at",
     "closed_at",
+    "due_at",
     "resolved",
     "satisfaction",
     "excluded_reason",
 ];
 
 fn dictionary_column(name: &str) -> bool {
-    !matches!(name, "ticket_id" | "received_at" | "dispatched_at" | "responded_at" | "closed_at" | "resolved")
+    !matches!(
+        name,
+        "ticket_id" | "received_at" | "dispatched_at" | "responded_at" | "closed_at" | "due_at" | "resolved"
+    )
 }
 
 struct Task {
@@ -672,6 +677,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     let received = plain_times(batch, "received_at")?;
     let (dispatched, responded, closed) =
         (plain_times(batch, "dispatched_at")?, plain_times(batch, "responded_at")?, plain_times(batch, "closed_at")?);
+    let due_times = plain_times(batch, "due_at")?;
     let district = ids(shared, batch, "district")?;
     let street = ids(shared, batch, "street")?;
     let department = ids(shared, batch, "department")?;
@@ -715,7 +721,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             continue;
         }
         let opt = |t: i64| (t != NULL_TIME).then_some(t);
-        let (d, resp, cl) = (opt(dispatched[i]), opt(responded[i]), opt(closed[i]));
+        let (d, resp, cl, due) = (opt(dispatched[i]), opt(responded[i]), opt(closed[i]), opt(due_times[i]));
         let res = match resolved[i] {
             0 => None,
             v => Some(v == 2),
@@ -780,7 +786,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
                     f[RESPONDED_ON_TIME] = C::from(t <= d + spec.response[class]);
                 }
                 if let Some(t) = cl {
-                    f[CLOSED_ON_TIME] = C::from(t <= d + spec.close[class]);
+                    f[CLOSED_ON_TIME] = C::from(t <= due.unwrap_or(d + spec.close[class]));
                 }
                 if let Some(v) = res {
                     f[RESOLVED_YES] = C::from(v);
@@ -912,6 +918,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             q[22] += i64::from(urgency[i] != 0 && uclass > 3);
             q[23] += i64::from(unknown_sat);
             q[24] += i64::from(unknown_excl);
+            q[25] += i64::from(qscored && due.is_some());
             *slot(&mut acc.daily, (r - p_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
         }
 

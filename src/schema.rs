@@ -44,6 +44,9 @@ pub const COLUMNS: &[Column] = &[
     col("dispatched_at", Timestamp, true),
     col("responded_at", Timestamp, true),
     col("closed_at", Timestamp, true),
+    // the deadline the source system set (311 exports: Due Date, target_dt): on-time closing is
+    // then judged against it, a proxy for the 12345 time limits (ticket_facts.sql)
+    col("due_at", Timestamp, true),
     col("resolved", Bool, true),
     col("satisfaction", Str, true),
     col("excluded_reason", Str, true),

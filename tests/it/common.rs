@@ -120,6 +120,7 @@ pub fn write_archive(dir: &Path, name: &str, tickets: &[T]) -> PathBuf {
         ts(tickets.iter().map(|t| us(t.dispatched())).collect()),
         ts(tickets.iter().map(|t| after(t, t.responded_after_s)).collect()),
         ts(tickets.iter().map(|t| after(t, t.closed_after_s)).collect()),
+        ts(tickets.iter().map(|_| None).collect()),
         Arc::new(BooleanArray::from(tickets.iter().map(|t| t.resolved).collect::<Vec<_>>())),
         s(tickets.iter().map(|t| t.satisfaction.map(str::to_string)).collect()),
         s(tickets.iter().map(|t| t.excluded.map(str::to_string)).collect()),

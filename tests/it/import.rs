@@ -70,6 +70,62 @@ fn boston_imports_reconciles_reimports_to_nothing_and_renders_in_english() {
     assert!(text.contains("Boston 12345") || text.contains("Boston"), "{text}");
     assert!(text.contains("received 100 calls"), "{text}");
     assert!(text.contains("the response rate was —, the resolution rate —, the satisfaction"), "{text}");
+    // the cases' target_dt became due_at: on-time closing is judged against it, and labelled a proxy
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("on-time closing rate (proxy)"), "{flat}");
+    assert!(flat.contains("On-time closing rate (proxy):"), "{flat}");
+    assert!(flat.contains("due time from the source system: due_at"), "{flat}");
+}
+
+/// A 311 due date makes on-time closing "closed by the due date" (a proxy), computed by hand:
+/// four requests in one borough, all dispatched on creation (scored = 4):
+///   1 closed 2 h before its due date      → on time
+///   2 closed 1 h after its due date       → late
+///   3 still open                          → not on time
+///   4 no due date, closed after 3 days    → judged by the 7-day general limit: on time
+/// on-time rate = 2 / 4 = 0.5 (the 12345 limit alone would give 3 / 4: request 2 closed in a day)
+#[test]
+fn a_311_due_date_gives_a_proxy_on_time_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("nyc.csv");
+    std::fs::write(
+        &src,
+        "Unique Key,Created Date,Closed Date,Agency,Complaint Type,Descriptor,Location Type,Due Date,Community Board,Borough,Open Data Channel Type\n\
+         1,05/02/2022 09:00:00 AM,05/03/2022 08:00:00 AM,DOT,Street Condition,Pothole,Street,05/03/2022 10:00:00 AM,01 BRONX,BRONX,PHONE\n\
+         2,05/02/2022 09:00:00 AM,05/03/2022 11:00:00 AM,DOT,Street Condition,Pothole,Street,05/03/2022 10:00:00 AM,01 BRONX,BRONX,PHONE\n\
+         3,05/02/2022 09:00:00 AM,,DOT,Street Condition,Pothole,Street,05/03/2022 10:00:00 AM,01 BRONX,BRONX,PHONE\n\
+         4,05/02/2022 09:00:00 AM,05/05/2022 09:00:00 AM,DOT,Street Condition,Pothole,Street,,01 BRONX,BRONX,PHONE\n",
+    )
+    .unwrap();
+    let archive = dir.path().join("archive");
+    let o = hotline(&["import", s(&src), "--mapping", "nyc311", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = dir.path().join("nyc.toml");
+    std::fs::write(&config, "[city]\nname = \"NYC\"\nname_en = \"New York\"\n\n[population]\nfile = \"\"\n\n[ranking]\nmin_scored_tickets = 1\n").unwrap();
+    let out = dir.path().join("out");
+    for engine in ["scan", "sql"] {
+        let o = hotline(&[
+            "report",
+            "--period",
+            "2022-05",
+            "--archive",
+            s(&archive),
+            "--out",
+            s(&out),
+            "--config",
+            s(&config),
+            "--lang",
+            "en",
+            "--no-pdf",
+            "--engine",
+            engine,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = read_scores(&out.join("2022-05/scores.csv"));
+        let bronx = rows.iter().find(|r| r["unit_type"] == "district" && r["unit"] == "BRONX").expect("BRONX");
+        assert_eq!(bronx["scored_tickets"], "4");
+        assert_eq!(bronx["on_time_rate"].parse::<f64>().unwrap(), 0.5, "engine {engine}");
+    }
 }
 
 #[test]

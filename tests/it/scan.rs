@@ -51,7 +51,7 @@ fn random_rows(seed: u64, n: usize) -> RecordBatch {
     let (from, to) = (micros(2023, 6, 1), micros(2026, 1, 10));
     let mut ids: Vec<Option<String>> = Vec::new();
     let mut cols: Vec<Vec<Option<String>>> = vec![Vec::new(); 12];
-    let mut times: [Vec<Option<i64>>; 4] = Default::default();
+    let mut times: [Vec<Option<i64>>; 5] = Default::default();
     let mut resolved = Vec::new();
     for i in 0..n {
         let id = if r.chance(1) {
@@ -77,6 +77,11 @@ fn random_rows(seed: u64, n: usize) -> RecordBatch {
         times[1].push(dispatched);
         times[2].push(responded);
         times[3].push(closed);
+        // a source due time now and then (311 exports): on-time closing is judged against it
+        times[4].push(match dispatched {
+            Some(t) if r.chance(20) => Some(t + r.below(10 * 24 * HOUR as u64) as i64),
+            _ => None,
+        });
         resolved.push(match r.below(3) {
             0 => None,
             k => Some(k == 1),
@@ -146,6 +151,7 @@ fn random_rows(seed: u64, n: usize) -> RecordBatch {
         t(&times[1]),
         t(&times[2]),
         t(&times[3]),
+        t(&times[4]),
         Arc::new(BooleanArray::from(resolved)),
         s(&cols[9]),
         s(&cols[10]),
