@@ -28,6 +28,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("unknown_values", include_str!("../queries/checks/unknown_values.sql")),
     ("unknown_districts", include_str!("../queries/checks/unknown_districts.sql")),
     ("abnormal_days", include_str!("../queries/checks/abnormal_days.sql")),
+    ("category_conflicts", include_str!("../queries/checks/category_conflicts.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -189,6 +190,9 @@ pub async fn register_checked(
         .await?;
     ctx.deregister_table("checked_days")?;
     ctx.register_table("checked_days", days.into_view())?;
+    let cats = ctx.sql("SELECT category_l1, category_l2, count(*) AS tickets FROM checked GROUP BY 1, 2").await?;
+    ctx.deregister_table("checked_categories")?;
+    ctx.register_table("checked_categories", cats.into_view())?;
     Ok(())
 }
 
@@ -203,7 +207,7 @@ pub async fn run_window(
     window: (chrono::NaiveDate, chrono::NaiveDate),
     scanned: Option<&crate::scan::Output>,
 ) -> Result<Vec<Outcome>> {
-    let Some((suspects, days)) = scanned.and_then(|s| s.suspects.as_ref().map(|r| (r, &s.checked_days))) else {
+    let Some((suspects, s)) = scanned.and_then(|s| s.suspects.as_ref().map(|r| (r, s))) else {
         register_checked(ctx, Some(window)).await?;
         return run(ctx, checks).await;
     };
@@ -214,7 +218,8 @@ pub async fn run_window(
         rows.push(RecordBatch::new_empty(crate::schema::table_schema()));
     }
     crate::metrics::register(ctx, "checked", rows)?;
-    crate::metrics::register(ctx, "checked_days", vec![days.clone()])?;
+    crate::metrics::register(ctx, "checked_days", vec![s.checked_days.clone()])?;
+    crate::metrics::register(ctx, "checked_categories", vec![s.checked_categories.clone()])?;
     let mut out = run(ctx, &builtin).await?;
     if !own.is_empty() {
         register_checked(ctx, Some(window)).await?;

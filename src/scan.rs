@@ -139,6 +139,8 @@ pub struct Output {
     pub daily: Vec<(NaiveDate, i64)>,
     /// (day, tickets) of the checked window, for abnormal_days.sql.
     pub checked_days: RecordBatch,
+    /// (category_l1, category_l2, tickets) of the checked window, for category_conflicts.sql.
+    pub checked_categories: RecordBatch,
     /// Rows that may fail a built-in check (canonical table schema), or None when there were
     /// more than [`SUSPECT_CAP`]: the checks must then read the whole window.
     pub suspects: Option<Vec<RecordBatch>>,
@@ -258,6 +260,8 @@ struct Shared<'a> {
     units: Keys<UnitKey>,
     /// (category_l1, coalesce(category_l2, category_l1))
     cats: Keys<(u32, u32)>,
+    /// (category_l1, category_l2) as stored, for the checks' checked_categories
+    raw_cats: Keys<(u32, u32)>,
     topic_ids: Vec<Vec<u32>>,
     unknown_id: u32,
 }
@@ -395,7 +399,10 @@ struct Acc {
     district_unit: Vec<u32>,
     department_unit: Vec<u32>,
     street_unit: HashMap<(u32, u32), u32>,
-    cat_cache: HashMap<(u32, u32), u32>,
+    /// (category_l1, category_l2) → (category id, stored-pair id)
+    cat_cache: HashMap<(u32, u32), (u32, u32)>,
+    /// tickets of the checked window per stored (category_l1, category_l2) pair
+    checked_categories: Vec<i64>,
 }
 
 impl Acc {
@@ -434,6 +441,7 @@ impl Acc {
         }
         merge_i64(&mut self.daily, b.daily);
         merge_i64(&mut self.checked_days, b.checked_days);
+        merge_i64(&mut self.checked_categories, b.checked_categories);
         self.hashes.extend(b.hashes);
         if self.suspect_rows <= SUSPECT_CAP {
             self.suspect_rows += b.suspect_rows;
@@ -586,7 +594,15 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
     let strings = Strings::new(spec);
     let topic_ids = spec.topics.iter().map(|t| t.categories.iter().map(|c| strings.id(c)).collect()).collect();
     let unknown_id = strings.id("unknown");
-    let shared = Shared { spec, strings, units: Keys::default(), cats: Keys::default(), topic_ids, unknown_id };
+    let shared = Shared {
+        spec,
+        strings,
+        units: Keys::default(),
+        cats: Keys::default(),
+        raw_cats: Keys::default(),
+        topic_ids,
+        unknown_id,
+    };
     let hasher = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
     let t0 = std::time::Instant::now();
     let acc = tasks
@@ -853,10 +869,14 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             chunk.close.push(hours(cl));
         }
 
+        let (cid, rid) = *acc.cat_cache.entry((l1[i], l2[i])).or_insert_with(|| {
+            let l2c = if l2[i] != 0 { l2[i] } else { l1[i] };
+            (shared.cats.id((l1[i], l2c)), shared.raw_cats.id((l1[i], l2[i])))
+        });
+        *slot(&mut acc.checked_categories, rid as usize) += 1;
+
         // categories and the city's mix: the period and a year earlier
         if in_period || in_ye {
-            let l2c = if l2[i] != 0 { l2[i] } else { l1[i] };
-            let cid = *acc.cat_cache.entry((l1[i], l2c)).or_insert_with(|| shared.cats.id((l1[i], l2c)));
             let mut c: [C; 4] = [0; 4];
             if in_period {
                 c[0] = 1;
@@ -1115,6 +1135,21 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
             (d.num_days_from_ce() - 719_163, *n) // Date32: days since 1970-01-01
         })
         .collect();
+    let raw = shared.raw_cats.all();
+    let pairs: Vec<(usize, i64)> =
+        acc.checked_categories.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (k, *n)).collect();
+    let checked_categories = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("category_l1", DataType::Utf8, true),
+            Field::new("category_l2", DataType::Utf8, true),
+            Field::new("tickets", DataType::Int64, false),
+        ])),
+        vec![
+            text(pairs.iter().map(|(k, _)| names.text(raw[*k].0)).collect()),
+            text(pairs.iter().map(|(k, _)| names.text(raw[*k].1)).collect()),
+            int(pairs.iter().map(|(_, n)| *n).collect()),
+        ],
+    )?;
     let checked_days = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("day", DataType::Date32, true),
@@ -1161,6 +1196,7 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         topic_facts,
         daily,
         checked_days,
+        checked_categories,
         suspects,
         rows_read: acc.rows,
     })
