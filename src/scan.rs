@@ -56,6 +56,9 @@ pub struct Spec {
     topics: Vec<TopicSpec>,
     /// Districts of the population table; empty = no unknown_districts check.
     known_districts: Vec<String>,
+    /// At most this many rows that could fail a built-in check are kept (default
+    /// [`SUSPECT_CAP`]); beyond it the row checks read the whole window.
+    pub suspect_cap: usize,
 }
 
 struct TopicSpec {
@@ -109,6 +112,7 @@ impl Spec {
                 .filter(|r| r.street.is_none())
                 .map(|r| r.district.clone())
                 .collect(),
+            suspect_cap: SUSPECT_CAP,
         }
     }
 
@@ -141,9 +145,13 @@ pub struct Output {
     pub checked_days: RecordBatch,
     /// (category_l1, category_l2, tickets) of the checked window, for category_conflicts.sql.
     pub checked_categories: RecordBatch,
-    /// Rows that may fail a built-in check (canonical table schema), or None when there were
-    /// more than [`SUSPECT_CAP`]: the checks must then read the whole window.
+    /// Rows that may fail a built-in row check (canonical table schema), without those of a
+    /// repeated ticket_id; None when there were more than [`SUSPECT_CAP`]: the row checks must
+    /// then read the whole window.
     pub suspects: Option<Vec<RecordBatch>>,
+    /// Every row of a ticket_id that occurs more than once in the window (found by hashing
+    /// every ticket_id): all that duplicate_ticket_id.sql needs, however many other suspects.
+    pub repeated: Vec<RecordBatch>,
     pub rows_read: u64,
 }
 
@@ -371,6 +379,8 @@ fn merge_nested<const N: usize>(a: &mut Vec<Vec<[C; N]>>, b: Vec<Vec<[C; N]>>) {
 
 #[derive(Default)]
 struct Acc {
+    /// suspect rows kept at most (Spec::suspect_cap)
+    cap: usize,
     rows: u64,
     city: Vec<[C; F]>,
     /// [unit][month]
@@ -406,8 +416,9 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(n_topics: usize) -> Acc {
+    fn new(n_topics: usize, cap: usize) -> Acc {
         Acc {
+            cap,
             hour: vec![[0; 3]; 24],
             topics: (0..n_topics).map(|_| [HashMap::default(), HashMap::default()]).collect(),
             ..Acc::default()
@@ -443,11 +454,11 @@ impl Acc {
         merge_i64(&mut self.checked_days, b.checked_days);
         merge_i64(&mut self.checked_categories, b.checked_categories);
         self.hashes.extend(b.hashes);
-        if self.suspect_rows <= SUSPECT_CAP {
+        if self.suspect_rows <= self.cap {
             self.suspect_rows += b.suspect_rows;
             self.suspects.extend(b.suspects);
         }
-        if self.suspect_rows > SUSPECT_CAP {
+        if self.suspect_rows > self.cap {
             self.suspects.clear();
         }
         self
@@ -608,7 +619,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
     let acc = tasks
         .par_iter()
         .try_fold(
-            || Acc::new(spec.topics.len()),
+            || Acc::new(spec.topics.len(), spec.suspect_cap),
             |mut acc, t| -> Result<Acc> {
                 let file = &files[t.file];
                 let f = std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
@@ -625,7 +636,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 Ok(acc)
             },
         )
-        .try_reduce(|| Acc::new(spec.topics.len()), |a, b| Ok(a.merge(b)))?;
+        .try_reduce(|| Acc::new(spec.topics.len(), spec.suspect_cap), |a, b| Ok(a.merge(b)))?;
     let folded = t0.elapsed().as_secs_f64();
     let out = finish(&shared, &files, &hasher, acc)?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
@@ -979,10 +990,10 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     }
     acc.durations.extend(dur);
     acc.hashes.push(hashes);
-    if any_suspect && acc.suspect_rows <= SUSPECT_CAP {
+    if any_suspect && acc.suspect_rows <= acc.cap {
         let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
         acc.suspect_rows += rows.num_rows();
-        if acc.suspect_rows <= SUSPECT_CAP {
+        if acc.suspect_rows <= acc.cap {
             acc.suspects.push(to_table(&rows)?);
         } else {
             acc.suspects.clear();
@@ -1045,7 +1056,7 @@ impl Names {
     }
 }
 
-fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHasher, acc: Acc) -> Result<Output> {
+fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHasher, mut acc: Acc) -> Result<Output> {
     let spec = shared.spec;
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
     let n_months = spec.months.len() - 1;
@@ -1106,7 +1117,9 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
     };
 
     let tf = std::time::Instant::now();
-    let (durations, repeated) = rayon::join(|| durations(&acc, &names), || repeated_hashes(&acc.hashes));
+    // the hash chunks move into the sort, which frees each once copied
+    let hashes = std::mem::take(&mut acc.hashes);
+    let (durations, repeated) = rayon::join(|| durations(&acc, &names), || repeated_hashes(hashes));
     let durations = durations?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
@@ -1161,14 +1174,16 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         ],
     )?;
 
-    // repeated ticket_ids: equal hashes, then the rows themselves
-    let suspects = if acc.suspect_rows > SUSPECT_CAP {
+    // repeated ticket_ids: equal hashes, then the rows themselves (a second read, only then)
+    let set: datafusion::common::HashSet<u64> = repeated.into_iter().collect();
+    let repeated = if set.is_empty() { Vec::new() } else { rows_with_ids(files, spec, hasher, &set)? };
+    let suspects = if acc.suspect_rows > acc.cap {
         None
     } else {
         let mut rows = acc.suspects;
-        if !repeated.is_empty() {
-            // every row of a repeated ticket_id, once: drop them from the suspects, read them all
-            let set: datafusion::common::HashSet<u64> = repeated.into_iter().collect();
+        if !set.is_empty() {
+            // the rows of a repeated ticket_id are in `repeated`: drop them here, so the checks
+            // see each row once
             let mut kept = Vec::with_capacity(rows.len());
             for b in rows {
                 let id = b.column_by_name("ticket_id").context("ticket_id")?;
@@ -1180,10 +1195,8 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
                 kept.push(filter_record_batch(&b, &keep)?);
             }
             rows = kept;
-            rows.extend(rows_with_ids(files, spec, hasher, &set)?);
         }
-        let total: usize = rows.iter().map(|b| b.num_rows()).sum();
-        (total <= SUSPECT_CAP).then_some(rows)
+        Some(rows)
     };
 
     Ok(Output {
@@ -1198,15 +1211,16 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         checked_days,
         checked_categories,
         suspects,
+        repeated,
         rows_read: acc.rows,
     })
 }
 
 /// The ticket_id hashes that occur more than once.
-fn repeated_hashes(hashes: &[Vec<u64>]) -> Vec<u64> {
+fn repeated_hashes(hashes: Vec<Vec<u64>>) -> Vec<u64> {
     // bucket the hashes by their top byte (a counting sort), then sort the buckets in parallel
     let mut start = vec![0usize; 257];
-    for chunk in hashes {
+    for chunk in &hashes {
         for &h in chunk {
             start[(h >> 56) as usize + 1] += 1;
         }
@@ -1217,7 +1231,7 @@ fn repeated_hashes(hashes: &[Vec<u64>]) -> Vec<u64> {
     let mut all = vec![0u64; start[256]];
     let mut next = start.clone();
     for chunk in hashes {
-        for &h in chunk {
+        for &h in &chunk {
             let b = (h >> 56) as usize;
             all[next[b]] = h;
             next[b] += 1;
