@@ -1,5 +1,5 @@
 -- unit_scores: the four rates, composite score and rank of every unit in each period of the
--- table periods (bucket, period_start, period_end): the report's period (bucket 'current'),
+-- table period_months (bucket, period_start, period_end, month): the report's period (bucket 'current'),
 -- the previous period ('previous'), the same period a year earlier ('year_earlier') and every
 -- single month of the scanned range ('month'), all in one pass over unit_month. A period's
 -- months are [period_start, period_end). Settings come from the table score_settings (one row
@@ -35,7 +35,8 @@ WITH avail AS (
     sum(basically_satisfied) AS basically_satisfied,
     sum(dissatisfied) AS dissatisfied
   FROM unit_month m
-  JOIN periods p ON m.month >= p.period_start AND m.month < p.period_end
+  -- period_months: one row per (period, month of it), so this is an equality join
+  JOIN period_months p ON m.month = p.month
   GROUP BY p.bucket, p.period_start, m.unit_type, m.unit, m.parent
 ), r AS (
   SELECT

@@ -55,7 +55,7 @@ def neutral(engine, path, repeats):
         import duckdb
         con = duckdb.connect(); con.execute("SET threads TO 2")
         con.execute(f"CREATE VIEW tickets AS SELECT * FROM read_parquet('{path}')")
-        runq = lambda q: con.execute(q).to_arrow_table().num_rows
+        runq = lambda q: con.sql(q).to_arrow_table().num_rows
     else:
         import datafusion
         ctx = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(2))

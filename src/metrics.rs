@@ -310,6 +310,16 @@ pub async fn compute(
         month = next;
     }
     register(ctx, "periods", vec![periods_batch(&periods)?])?;
+    // the same periods with one row per month of each (bucket, period_start, period_end, month)
+    let mut months_of = Vec::new();
+    for &(bucket, start, end) in &periods {
+        let mut m = start;
+        while m < end {
+            months_of.push((bucket, start, end, m));
+            m = crate::period::add_months(m, 1);
+        }
+    }
+    register(ctx, "period_months", vec![period_months_batch(&months_of)?])?;
     let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
     register(ctx, "period_scores", period_scores)?;
 
@@ -545,6 +555,33 @@ fn periods_batch(periods: &[(&str, NaiveDate, NaiveDate)]) -> Result<RecordBatch
             Arc::new(StringArray::from_iter_values(periods.iter().map(|p| p.0))),
             Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.1)))),
             Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.2)))),
+        ],
+    )?)
+}
+
+/// One month of one period: (bucket, period_start, period_end, month).
+type PeriodMonth<'a> = (&'a str, NaiveDate, NaiveDate, NaiveDate);
+
+/// The `period_months` table (bucket, period_start, period_end, month) that unit_scores.sql joins.
+fn period_months_batch(rows: &[PeriodMonth]) -> Result<RecordBatch> {
+    let micros = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    let ts_type = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let schema = Schema::new(vec![
+        Field::new("bucket", DataType::Utf8, false),
+        Field::new("period_start", ts_type.clone(), false),
+        Field::new("period_end", ts_type.clone(), false),
+        Field::new("month", ts_type, false),
+    ]);
+    let col = |f: fn(&PeriodMonth) -> NaiveDate| -> Arc<dyn Array> {
+        Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| micros(f(r)))))
+    };
+    Ok(RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+            col(|r| r.1),
+            col(|r| r.2),
+            col(|r| r.3),
         ],
     )?)
 }
