@@ -191,6 +191,18 @@ fn settings() -> MetricSettings {
     }
 }
 
+/// A session on the archive in `dir` with the population table the checks read.
+async fn session(
+    dir: &std::path::Path,
+    settings: &MetricSettings,
+) -> (datafusion::prelude::SessionContext, hotline::engine::Archive) {
+    let ctx = hotline::engine::session();
+    let archive = hotline::engine::register_archive(&ctx, dir).await.unwrap();
+    let population = hotline::config::population_batch(&settings.population).unwrap();
+    hotline::metrics::register(&ctx, "population", vec![population]).unwrap();
+    (ctx, archive)
+}
+
 fn compare(seed: u64, n: usize, row_group: usize) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let rows = random_rows(seed, n);
@@ -203,14 +215,7 @@ fn compare(seed: u64, n: usize, row_group: usize) -> Result<(), TestCaseError> {
         rt.block_on(async {
             let checks = hotline::checks::builtin();
             let window = (period.year_earlier().start, period.end);
-            let ctx = hotline::engine::session();
-            let archive = hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
-            hotline::metrics::register(
-                &ctx,
-                "population",
-                vec![hotline::config::population_batch(&settings.population).unwrap()],
-            )
-            .unwrap();
+            let (ctx, archive) = session(dir.path(), &settings).await;
             let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap();
             prop_assert!(out.suspects.is_some());
             let scanned_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&out)).await.unwrap();
@@ -221,14 +226,7 @@ fn compare(seed: u64, n: usize, row_group: usize) -> Result<(), TestCaseError> {
             let capped = hotline::scan::scan(&archive, &spec).unwrap();
             let capped_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&capped)).await.unwrap();
 
-            let ctx = hotline::engine::session();
-            hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
-            hotline::metrics::register(
-                &ctx,
-                "population",
-                vec![hotline::config::population_batch(&settings.population).unwrap()],
-            )
-            .unwrap();
+            let (ctx, _) = session(dir.path(), &settings).await;
             let sql_checks = hotline::checks::run_window(&ctx, &checks, window, None).await.unwrap();
             let sql = hotline::metrics::compute(&ctx, &period, &settings, None).await.unwrap();
 
@@ -267,14 +265,7 @@ fn the_random_archive_fails_every_builtin_check() {
     let period = Period::year(2025);
     let settings = settings();
     let outcomes = rt.block_on(async {
-        let ctx = hotline::engine::session();
-        let archive = hotline::engine::register_archive(&ctx, dir.path()).await.unwrap();
-        hotline::metrics::register(
-            &ctx,
-            "population",
-            vec![hotline::config::population_batch(&settings.population).unwrap()],
-        )
-        .unwrap();
+        let (ctx, archive) = session(dir.path(), &settings).await;
         let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap();
         let window = (period.year_earlier().start, period.end);
         hotline::checks::run_window(&ctx, &hotline::checks::builtin(), window, Some(&out)).await.unwrap()
