@@ -55,7 +55,8 @@ Each check is a SQL file that returns the failing rows, with a header:
   -- check: my_check
   -- severity: error        (or warn)
   -- description: what a failing row means
-It reads the view `checked` (the archive's tickets) and the table `population`.
+It reads the view `checked` (the archive's tickets), `checked_days` (day, tickets),
+`checked_categories` (category_l1, category_l2, tickets) and the table `population`.
 Exit code 3 when an error-level check fails; `report` runs the same checks first and refuses to
 publish on an error.")]
 pub struct CheckArgs {
