@@ -331,7 +331,11 @@ impl Job {
                 std::fs::remove_dir_all(&build)?;
             }
         }
-        let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64() };
+        let engine = match self.engine {
+            crate::args::Engine::Scan => "scan",
+            crate::args::Engine::Sql => "sql",
+        };
+        let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64(), engine };
         write_manifest(dir, core, &run)?;
         if let Some(secs) = std::env::var(PAUSE_HOOK).ok().and_then(|s| s.parse::<f64>().ok()) {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs));
@@ -510,6 +514,8 @@ fn write_manifest(dir: &Path, mut manifest: serde_json::Value, run: &Run) -> Res
     manifest["run"] = json!({
         "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "seconds": (run.seconds * 1000.0).round() / 1000.0,
+        // which code read the tickets: the native scan or the SQL files (same numbers)
+        "engine": run.engine,
     });
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     Ok(())
@@ -528,9 +534,10 @@ fn files_under(dir: &Path, rel: &Path, out: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// When the run started and how long it took (the only part of the manifest that changes
-/// from one run to the next).
+/// When the run started, how long it took and which engine read the tickets (the only part of
+/// the manifest that changes from one run to the next).
 struct Run {
+    engine: &'static str,
     started: chrono::DateTime<chrono::Utc>,
     seconds: f64,
 }

@@ -125,6 +125,10 @@ fn a_311_due_date_gives_a_proxy_on_time_rate() {
         let bronx = rows.iter().find(|r| r["unit_type"] == "district" && r["unit"] == "BRONX").expect("BRONX");
         assert_eq!(bronx["scored_tickets"], "4");
         assert_eq!(bronx["on_time_rate"].parse::<f64>().unwrap(), 0.5, "engine {engine}");
+        // the manifest says which engine read the tickets
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("2022-05/manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["run"]["engine"], engine);
     }
 }
 
