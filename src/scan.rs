@@ -1,14 +1,15 @@
 //! The one scan: every table the report needs from the archive's single tickets, computed in
 //! one parallel pass over the Parquet files.
 //!
-//! The SQL files under `queries/facts/` (and unit_durations.sql, city_mix.sql,
-//! data_quality.sql, daily_volume.sql) define these tables; `--engine sql` runs them on
-//! DataFusion instead. This module is the fast path: it reads only the columns and row groups
+//! The SQL files in `queries/` define these tables (ticket_facts.sql → unit_month.sql and
+//! city_month.sql, unit_durations.sql, category_facts.sql, city_mix.sql, data_quality.sql,
+//! topic_facts.sql, daily_volume.sql); `--engine sql` runs them on DataFusion instead. This module is the fast path: it reads only the columns and row groups
 //! it needs, turns the low-cardinality text columns into dictionary ids, and adds each ticket
 //! into additive counts (per unit × month, per category, per channel …) that the metric SQL
 //! then reads. The time percentiles keep each scored ticket's two durations and select the
-//! order statistics exactly, as `quantile_exact` does. The test `scan_equals_sql` holds the
-//! two paths to the same result, table by table.
+//! order statistics exactly, as `quantile_exact` does. The tests hold the two paths to the same
+//! result: every metric test runs both, and `scan_equals_sql` compares every metric and check
+//! on random messy archives.
 //!
 //! The data checks get the rows that could fail a built-in check (a null required value, an
 //! out-of-order time, an unknown value, an unknown district, a repeated ticket_id): the check
@@ -558,11 +559,13 @@ fn row_groups(file: &FileMeta, ranges: &[(i64, i64)]) -> Vec<usize> {
     let md = file.meta.metadata();
     let schema = file.meta.schema();
     let Ok(idx) = schema.index_of("received_at") else { return (0..md.num_row_groups()).collect() };
-    let per_us: f64 = match schema.field(idx).data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => 1e-6,
-        DataType::Timestamp(TimeUnit::Millisecond, _) => 1e-3,
-        DataType::Timestamp(TimeUnit::Microsecond, _) => 1.0,
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1e3,
+    // the statistics' unit → µs, exactly: (multiplier, divisor); the bounds are widened to
+    // whole µs (floor of the minimum, ceiling of the maximum)
+    let (mul, div): (i64, i64) = match schema.field(idx).data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => (1_000_000, 1),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => (1_000, 1),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => (1, 1),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => (1, 1_000),
         _ => return (0..md.num_row_groups()).collect(),
     };
     // the leaf column of received_at (top-level columns are flat: root i = leaf i up to here)
@@ -573,7 +576,8 @@ fn row_groups(file: &FileMeta, ranges: &[(i64, i64)]) -> Vec<usize> {
             match md.row_group(g).column(leaf).statistics() {
                 Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
                     (Some(&lo), Some(&hi)) => {
-                        let (lo, hi) = ((lo as f64 / per_us).floor() as i64, (hi as f64 / per_us).ceil() as i64);
+                        let lo = lo.saturating_mul(mul).div_euclid(div);
+                        let hi = hi.saturating_mul(mul).div_euclid(div) + i64::from(hi.rem_euclid(div) != 0);
                         ranges.iter().any(|&(a, b)| hi >= a && lo < b)
                     }
                     _ => true,
@@ -692,9 +696,16 @@ fn plain_times(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
     })
 }
 
-#[inline(always)]
-fn get(a: &Option<TimestampMicrosecondArray>, i: usize) -> Option<i64> {
-    a.as_ref().and_then(|a| if a.is_null(i) { None } else { Some(a.value(i)) })
+/// Each row's ticket_id hashed (None for a null id, or no such column): the one hash the
+/// search for repeated ids uses, in the scan, for the suspects and in the second read.
+fn id_hashes(batch: &RecordBatch, hasher: &impl std::hash::BuildHasher) -> Result<Vec<Option<u64>>> {
+    let Some(col) = batch.column_by_name("ticket_id") else { return Ok(vec![None; batch.num_rows()]) };
+    let hash = |v: Option<&str>| v.map(|s| hasher.hash_one(s));
+    Ok(match col.data_type() {
+        DataType::Utf8View => col.as_string_view().iter().map(hash).collect(),
+        DataType::Utf8 => col.as_string::<i32>().iter().map(hash).collect(),
+        _ => cast(col, &DataType::Utf8)?.as_string::<i32>().iter().map(hash).collect(),
+    })
 }
 
 fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, batch: &RecordBatch) -> Result<()> {
@@ -721,11 +732,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         None => vec![0; n],
         Some(c) => c.as_boolean().iter().map(|v| v.map_or(0, |v| 1 + u8::from(v))).collect(),
     };
-    let ticket_id: Option<ArrayRef> = match batch.column_by_name("ticket_id") {
-        Some(c) if matches!(c.data_type(), DataType::Utf8 | DataType::Utf8View) => Some(c.clone()),
-        Some(c) => Some(cast(c, &DataType::Utf8)?),
-        None => None,
-    };
+    let id_hash = id_hashes(batch, hasher)?;
     // what each text value means (read after the ids above, so every id of the batch is in it)
     let codes = shared.strings.codes();
     let check_districts = !spec.known_districts.is_empty();
@@ -799,7 +806,13 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         let unknown_excl = x != 0 && cx.excluded == 0;
         let in_ye = r >= ye_start && r < ye_end;
         let uclass = codes[urgency[i] as usize].urgency;
+        let unknown_urgency = urgency[i] != 0 && uclass > 3;
         let class = if urgency[i] == 0 || uclass > 3 { 2 } else { uclass as usize };
+        // out-of-order times (data_quality.sql and the checks)
+        let before = |t: Option<i64>, u: Option<i64>| matches!((t, u), (Some(a), Some(b)) if a < b);
+        let dispatched_early = before(d, Some(r));
+        let closed_before_dispatched = before(cl, d);
+        let closed_before_responded = before(cl, resp);
 
         // ticket_facts
         let mut f: [C; F] = [0; F];
@@ -873,7 +886,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             chunk.units[1].push(su);
             chunk.units[2].push(pu);
             let hours = |t: Option<i64>| match t {
-                Some(t) if t >= d => (t - d) as f64 / 3_600_000_000.0,
+                Some(t) if t >= d => (t - d) as f64 / MICROS_PER_HOUR as f64,
                 _ => f64::NAN,
             };
             chunk.respond.push(hours(resp));
@@ -940,13 +953,13 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             q[13] += i64::from(d.is_some() && cl.is_none());
             q[14] += i64::from(qscored && res.is_none());
             q[15] += i64::from(qscored && satisfaction[i] == 0);
-            q[16] += i64::from(matches!(d, Some(d) if d < r));
-            q[17] += i64::from(matches!((resp, d), (Some(a), Some(b)) if a < b));
-            q[18] += i64::from(matches!((cl, d), (Some(a), Some(b)) if a < b));
-            q[19] += i64::from(matches!((cl, resp), (Some(a), Some(b)) if a < b));
+            q[16] += i64::from(dispatched_early);
+            q[17] += i64::from(before(resp, d));
+            q[18] += i64::from(closed_before_dispatched);
+            q[19] += i64::from(closed_before_responded);
             q[20] += i64::from(unknown_channel);
             q[21] += i64::from(unknown_type);
-            q[22] += i64::from(urgency[i] != 0 && uclass > 3);
+            q[22] += i64::from(unknown_urgency);
             q[23] += i64::from(unknown_sat);
             q[24] += i64::from(unknown_excl);
             q[25] += i64::from(qscored && due.is_some());
@@ -955,31 +968,19 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
 
         // the data checks' window is the scanned months
         *slot(&mut acc.checked_days, (r - scan_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
-        let id_null = match &ticket_id {
-            None => true,
-            Some(c) => c.is_null(i),
-        };
-        if !id_null {
-            let c = ticket_id.as_ref().expect("present");
-            let h = match c.data_type() {
-                DataType::Utf8View => hasher.hash_one(c.as_string_view().value(i)),
-                _ => hasher.hash_one(c.as_string::<i32>().value(i)),
-            };
-            hashes.push(h);
-        }
-        let before = |t: Option<i64>, u: Option<i64>| matches!((t, u), (Some(a), Some(b)) if a < b);
-        let bad = id_null
+        hashes.extend(id_hash[i]);
+        let bad = id_hash[i].is_none()
             || request_type[i] == 0
             || l1[i] == 0
             || district[i] == 0
-            || before(d, Some(r))
+            || dispatched_early
             || before(resp, Some(r))
             || before(cl, Some(r))
-            || before(cl, d)
-            || before(cl, resp)
+            || closed_before_dispatched
+            || closed_before_responded
             || unknown_channel
             || unknown_type
-            || (urgency[i] != 0 && uclass > 3)
+            || unknown_urgency
             || unknown_sat
             || unknown_excl
             || (check_districts && district[i] != 0 && !codes[district[i] as usize].known_district);
@@ -1031,6 +1032,38 @@ fn int(values: Vec<i64>) -> ArrayRef {
     Arc::new(Int64Array::from(values))
 }
 
+/// Rows of ticket_facts.sql's counters with their month, for unit_month and city_month.
+#[derive(Default)]
+struct FactRows {
+    month: Vec<i64>,
+    counts: [Vec<i64>; F],
+}
+
+impl FactRows {
+    /// Add a month's counters unless the month has no ticket; says whether it did.
+    fn push(&mut self, month: i64, f: &[C; F]) -> bool {
+        if f[TICKETS] == 0 {
+            return false;
+        }
+        self.month.push(month);
+        for (col, &v) in self.counts.iter_mut().zip(f) {
+            col.push(i64::from(v));
+        }
+        true
+    }
+
+    /// The batch: the `key` columns, then month and the counters.
+    fn batch(self, mut fields: Vec<Field>, mut cols: Vec<ArrayRef>) -> Result<RecordBatch> {
+        fields.push(ts_field("month"));
+        cols.push(Arc::new(TimestampMicrosecondArray::from(self.month)));
+        for (k, c) in self.counts.into_iter().enumerate() {
+            fields.push(Field::new(FACT_NAMES[k], DataType::Int64, true));
+            cols.push(int(c));
+        }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+    }
+}
+
 /// The names behind the scan's ids.
 struct Names {
     strings: Vec<String>,
@@ -1061,60 +1094,32 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
     let n_months = spec.months.len() - 1;
 
-    // unit_month (unit_month.sql: ordered by nothing; the consumers aggregate)
-    let unit_month = {
-        let (mut ut, mut un, mut up, mut month) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut counts: Vec<Vec<i64>> = vec![Vec::new(); F];
-        for (uid, rows) in acc.units.iter().enumerate() {
-            for (m, f) in rows.iter().enumerate() {
-                if f[TICKETS] == 0 {
-                    continue;
-                }
+    // unit_month and city_month (the SQL's row order is none; the consumers aggregate)
+    let mut unit_month = FactRows::default();
+    let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
+    for (uid, rows) in acc.units.iter().enumerate() {
+        for (m, f) in rows.iter().enumerate() {
+            if unit_month.push(spec.months[m], f) {
                 let (u, p) = names.unit(uid);
                 ut.push(names.unit_type(uid));
                 un.push(u);
                 up.push(p);
-                month.push(spec.months[m]);
-                for k in 0..F {
-                    counts[k].push(i64::from(f[k]));
-                }
             }
         }
-        let mut fields = vec![
+    }
+    let unit_month = unit_month.batch(
+        vec![
             Field::new("unit_type", DataType::Utf8, true),
             Field::new("unit", DataType::Utf8, true),
             Field::new("parent", DataType::Utf8, true),
-            ts_field("month"),
-        ];
-        let mut cols: Vec<ArrayRef> =
-            vec![text(ut), text(un), text(up), Arc::new(TimestampMicrosecondArray::from(month))];
-        for (k, c) in counts.into_iter().enumerate() {
-            fields.push(Field::new(FACT_NAMES[k], DataType::Int64, true));
-            cols.push(int(c));
-        }
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?
-    };
-
-    let city_month = {
-        let mut month = Vec::new();
-        let mut counts: Vec<Vec<i64>> = vec![Vec::new(); F];
-        for (m, f) in acc.city.iter().enumerate().take(n_months) {
-            if f[TICKETS] == 0 {
-                continue;
-            }
-            month.push(spec.months[m]);
-            for k in 0..F {
-                counts[k].push(i64::from(f[k]));
-            }
-        }
-        let mut fields = vec![ts_field("month")];
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(TimestampMicrosecondArray::from(month))];
-        for (k, c) in counts.into_iter().enumerate() {
-            fields.push(Field::new(FACT_NAMES[k], DataType::Int64, true));
-            cols.push(int(c));
-        }
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?
-    };
+        ],
+        vec![text(ut), text(un), text(up)],
+    )?;
+    let mut city_month = FactRows::default();
+    for (m, f) in acc.city.iter().enumerate().take(n_months) {
+        city_month.push(spec.months[m], f);
+    }
+    let city_month = city_month.batch(Vec::new(), Vec::new())?;
 
     let tf = std::time::Instant::now();
     // the hash chunks move into the sort, which frees each once copied
@@ -1186,12 +1191,8 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
             // see each row once
             let mut kept = Vec::with_capacity(rows.len());
             for b in rows {
-                let id = b.column_by_name("ticket_id").context("ticket_id")?;
-                let id = cast(id, &DataType::Utf8)?;
-                let id = id.as_string::<i32>();
-                let keep: BooleanArray = (0..b.num_rows())
-                    .map(|i| Some(id.is_null(i) || !set.contains(&hasher.hash_one(id.value(i)))))
-                    .collect();
+                let keep: BooleanArray =
+                    id_hashes(&b, hasher)?.into_iter().map(|h| Some(h.is_none_or(|h| !set.contains(&h)))).collect();
                 kept.push(filter_record_batch(&b, &keep)?);
             }
             rows = kept;
@@ -1279,19 +1280,11 @@ fn rows_with_ids(
             .build()?;
         for batch in reader {
             let batch = batch?;
-            let Some(id) = batch.column_by_name("ticket_id") else { continue };
-            let id = cast(id, &DataType::Utf8)?;
-            let id = id.as_string::<i32>();
-            let received = times(&batch, "received_at")?;
-            let keep: BooleanArray = (0..batch.num_rows())
-                .map(|i| {
-                    let r = get(&received, i);
-                    Some(
-                        !id.is_null(i)
-                            && matches!(r, Some(r) if r >= a && r < b)
-                            && set.contains(&hasher.hash_one(id.value(i))),
-                    )
-                })
+            let received = plain_times(&batch, "received_at")?;
+            let keep: BooleanArray = id_hashes(&batch, hasher)?
+                .into_iter()
+                .zip(received)
+                .map(|(h, r)| Some(r != NULL_TIME && r >= a && r < b && h.is_some_and(|h| set.contains(&h))))
                 .collect();
             let rows = filter_record_batch(&batch, &keep)?;
             if rows.num_rows() > 0 {
@@ -1309,13 +1302,14 @@ fn quantiles(acc: &Acc, n_units: usize, t: usize, m: usize) -> Vec<(usize, [Opti
         if m == 0 { &c.respond } else { &c.close }
     }
     let of = |c| measure(c, m);
-    let mut scratch: Vec<f64>;
-    let mut count = vec![0usize; n_units + 1];
-    if t == 3 {
-        scratch = acc.durations.iter().flat_map(|c| of(c).iter().copied()).collect();
-        count = vec![0, scratch.len()];
+    // the values grouped by unit: scratch[count[u]..count[u + 1]] are unit u's
+    let (mut scratch, count) = if t == 3 {
+        let all: Vec<f64> = acc.durations.iter().flat_map(|c| of(c).iter().copied()).collect();
+        let n = all.len();
+        (all, vec![0, n])
     } else {
         // counting sort of the tickets by unit
+        let mut count = vec![0usize; n_units + 1];
         for c in &acc.durations {
             for &u in &c.units[t] {
                 if u != NONE {
@@ -1326,7 +1320,7 @@ fn quantiles(acc: &Acc, n_units: usize, t: usize, m: usize) -> Vec<(usize, [Opti
         for k in 1..count.len() {
             count[k] += count[k - 1];
         }
-        scratch = vec![0.0; count[n_units]];
+        let mut scratch = vec![0.0; count[n_units]];
         let mut next = count.clone();
         for c in &acc.durations {
             for (&u, &v) in c.units[t].iter().zip(of(c)) {
@@ -1336,7 +1330,8 @@ fn quantiles(acc: &Acc, n_units: usize, t: usize, m: usize) -> Vec<(usize, [Opti
                 }
             }
         }
-    }
+        (scratch, count)
+    };
     let mut out = Vec::new();
     for u in 0..count.len() - 1 {
         let values = &mut scratch[count[u]..count[u + 1]];
