@@ -218,14 +218,19 @@ pub async fn run_window(
         }
         crate::metrics::register(ctx, "checked", rows)
     };
+    // the window's counts per day and per category pair, as the scan counted them (the same as
+    // the views register_checked makes, without reading the window again)
+    let register_counts = || -> Result<()> {
+        crate::metrics::register(ctx, "checked_days", vec![s.checked_days.clone()])?;
+        crate::metrics::register(ctx, "checked_categories", vec![s.checked_categories.clone()])
+    };
     let builtin = |c: &Check| c.source.starts_with("queries/checks/");
     let mut out = Vec::new();
     let rest: Vec<Check> = match &s.suspects {
         Some(suspects) => {
             // every built-in check on the rows that could fail it
             register_rows(suspects.iter().chain(&s.repeated).cloned().collect())?;
-            crate::metrics::register(ctx, "checked_days", vec![s.checked_days.clone()])?;
-            crate::metrics::register(ctx, "checked_categories", vec![s.checked_categories.clone()])?;
+            register_counts()?;
             let (b, own): (Vec<Check>, Vec<Check>) = checks.iter().cloned().partition(|c| builtin(c));
             out.extend(run(ctx, &b).await?);
             own
@@ -243,6 +248,7 @@ pub async fn run_window(
     };
     if !rest.is_empty() {
         register_checked(ctx, Some(window)).await?;
+        register_counts()?;
         out.extend(run(ctx, &rest).await?);
     }
     // in the order they were given

@@ -80,7 +80,7 @@ pub const TOPIC_WINDOW_MONTHS: i32 = 6;
 /// The `topics` table (topic, category, before_start, before_end, after_start, after_end).
 pub fn topics_batch(topics: &[Topic]) -> Result<RecordBatch> {
     use datafusion::arrow::array::TimestampMicrosecondArray;
-    let micros = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    let micros = crate::period::micros;
     let ts = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None);
     let schema = Arc::new(Schema::new(vec![
         Field::new("topic", DataType::Utf8, false),

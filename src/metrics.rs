@@ -303,23 +303,11 @@ pub async fn compute(
         ("previous", previous.start, previous.end),
         ("year_earlier", earlier.start, earlier.end),
     ];
-    let mut month = earlier.start;
-    while month < period.end {
-        let next = crate::period::add_months(month, 1);
-        periods.push(("month", month, next));
-        month = next;
-    }
-    register(ctx, "periods", vec![periods_batch(&periods)?])?;
-    // the same periods with one row per month of each (bucket, period_start, period_end, month)
-    let mut months_of = Vec::new();
-    for &(bucket, start, end) in &periods {
-        let mut m = start;
-        while m < end {
-            months_of.push((bucket, start, end, m));
-            m = crate::period::add_months(m, 1);
-        }
-    }
-    register(ctx, "period_months", vec![period_months_batch(&months_of)?])?;
+    let months = crate::period::month_starts(earlier.start, period.end);
+    periods.extend(months.into_iter().map(|m| ("month", m, crate::period::add_months(m, 1))));
+    register(ctx, "periods", vec![periods_batch(&periods, false)?])?;
+    // the same with one row per month of each period, which unit_scores.sql joins on equality
+    register(ctx, "period_months", vec![periods_batch(&periods, true)?])?;
     let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
     register(ctx, "period_scores", period_scores)?;
 
@@ -540,50 +528,34 @@ fn with_text_column(batch: &RecordBatch, name: &str, value: &str) -> Result<Reco
     add_column(batch, Field::new(name, DataType::Utf8, false), col)
 }
 
-/// The `periods` table (bucket, period_start, period_end) that unit_scores.sql groups by.
-fn periods_batch(periods: &[(&str, NaiveDate, NaiveDate)]) -> Result<RecordBatch> {
-    let micros = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+/// The `periods` table (bucket, period_start, period_end) that city_summary.sql groups by; with
+/// `by_month`, the `period_months` table: one row per month of each period, with its `month`.
+fn periods_batch(periods: &[(&str, NaiveDate, NaiveDate)], by_month: bool) -> Result<RecordBatch> {
+    use crate::period::micros;
+    let rows: Vec<(&str, NaiveDate, NaiveDate, NaiveDate)> = periods
+        .iter()
+        .flat_map(|&(b, start, end)| {
+            let months = if by_month { crate::period::month_starts(start, end) } else { vec![start] };
+            months.into_iter().map(move |m| (b, start, end, m))
+        })
+        .collect();
     let ts_type = DataType::Timestamp(TimeUnit::Microsecond, None);
-    let schema = Schema::new(vec![
-        Field::new("bucket", DataType::Utf8, false),
-        Field::new("period_start", ts_type.clone(), false),
-        Field::new("period_end", ts_type, false),
-    ]);
-    Ok(RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            Arc::new(StringArray::from_iter_values(periods.iter().map(|p| p.0))),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.1)))),
-            Arc::new(TimestampMicrosecondArray::from_iter_values(periods.iter().map(|p| micros(p.2)))),
-        ],
-    )?)
-}
-
-/// One month of one period: (bucket, period_start, period_end, month).
-type PeriodMonth<'a> = (&'a str, NaiveDate, NaiveDate, NaiveDate);
-
-/// The `period_months` table (bucket, period_start, period_end, month) that unit_scores.sql joins.
-fn period_months_batch(rows: &[PeriodMonth]) -> Result<RecordBatch> {
-    let micros = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
-    let ts_type = DataType::Timestamp(TimeUnit::Microsecond, None);
-    let schema = Schema::new(vec![
+    let mut fields = vec![
         Field::new("bucket", DataType::Utf8, false),
         Field::new("period_start", ts_type.clone(), false),
         Field::new("period_end", ts_type.clone(), false),
-        Field::new("month", ts_type, false),
-    ]);
-    let col = |f: fn(&PeriodMonth) -> NaiveDate| -> Arc<dyn Array> {
-        Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| micros(f(r)))))
-    };
-    Ok(RecordBatch::try_new(
-        Arc::new(schema),
-        vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-            col(|r| r.1),
-            col(|r| r.2),
-            col(|r| r.3),
-        ],
-    )?)
+    ];
+    let ts = |v: Vec<i64>| -> Arc<dyn Array> { Arc::new(TimestampMicrosecondArray::from_iter_values(v)) };
+    let mut cols = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))) as Arc<dyn Array>,
+        ts(rows.iter().map(|r| micros(r.1)).collect()),
+        ts(rows.iter().map(|r| micros(r.2)).collect()),
+    ];
+    if by_month {
+        fields.push(Field::new("month", ts_type, false));
+        cols.push(ts(rows.iter().map(|r| micros(r.3)).collect()));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
 }
 
 fn add_column(batch: &RecordBatch, field: Field, col: Arc<dyn Array>) -> Result<RecordBatch> {

@@ -131,14 +131,25 @@ impl Period {
 
     /// First day of every month in the period.
     pub fn months(&self) -> Vec<NaiveDate> {
-        let mut out = Vec::new();
-        let mut m = self.start;
-        while m < self.end {
-            out.push(m);
-            m = add_months(m, 1);
-        }
-        out
+        month_starts(self.start, self.end)
     }
+}
+
+/// First day of every month from `start` (a first of the month) up to, not including, `end`.
+pub fn month_starts(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
+    let mut out = Vec::new();
+    let mut m = start;
+    while m < end {
+        out.push(m);
+        m = add_months(m, 1);
+    }
+    out
+}
+
+/// Microseconds since 1970-01-01 00:00 of `d`'s midnight: how the archive's wall-clock
+/// timestamps (no time zone) count.
+pub fn micros(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros()
 }
 
 /// First of the month `n` months after (negative: before) the first of `d`'s month.

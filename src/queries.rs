@@ -63,7 +63,7 @@ pub async fn run(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)
 
 /// A timestamp parameter (µs, no zone) for the first instant of `date`.
 pub fn ts(date: chrono::NaiveDate) -> ScalarValue {
-    let micros = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
+    let micros = crate::period::micros(date);
     ScalarValue::TimestampMicrosecond(Some(micros), None)
 }
 

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 
 use crate::config::MetricSettings;
 use crate::engine::Archive;
-use crate::period::{Period, add_months};
+use crate::period::{Period, add_months, micros, month_starts};
 use crate::schema;
 
 /// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
@@ -69,10 +69,6 @@ struct TopicSpec {
     after: (i64, i64),
 }
 
-fn micros(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros()
-}
-
 fn date_of(us: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp_micros(us).map(|t| t.date_naive()).unwrap_or_default()
 }
@@ -80,12 +76,8 @@ fn date_of(us: i64) -> NaiveDate {
 impl Spec {
     pub fn new(period: &Period, settings: &MetricSettings) -> Spec {
         let earlier = period.year_earlier();
-        let mut months = vec![micros(earlier.start)];
-        let mut m = earlier.start;
-        while m < period.end {
-            m = add_months(m, 1);
-            months.push(micros(m));
-        }
+        let mut months: Vec<i64> = month_starts(earlier.start, period.end).into_iter().map(micros).collect();
+        months.push(micros(period.end));
         let secs =
             |d: &crate::config::Deadlines| [d.emergency, d.utility, d.general, d.complex].map(|s| s as i64 * 1_000_000);
         let w = crate::config::TOPIC_WINDOW_MONTHS;

@@ -331,11 +331,7 @@ impl Job {
                 std::fs::remove_dir_all(&build)?;
             }
         }
-        let engine = match self.engine {
-            crate::args::Engine::Scan => "scan",
-            crate::args::Engine::Sql => "sql",
-        };
-        let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64(), engine };
+        let run = Run { started: started_at, seconds: started.elapsed().as_secs_f64(), engine: self.engine };
         write_manifest(dir, core, &run)?;
         if let Some(secs) = std::env::var(PAUSE_HOOK).ok().and_then(|s| s.parse::<f64>().ok()) {
             std::thread::sleep(std::time::Duration::from_secs_f64(secs));
@@ -370,15 +366,14 @@ impl Job {
         timestamp: i64,
     ) -> Result<UnitCounts> {
         use render::units::{self, Status};
-        let cx = input;
-        let (docs, skipped) = units::plan(cx, &self.units);
+        let (docs, skipped) = units::plan(input, &self.units);
         super::say(&format!(
             "rendering {} unit reports ({}) on {} threads",
             docs.len(),
             self.units.join(", "),
             self.jobs
         ));
-        let common = json!({"t": data["t"], "meta": units::meta(cx, &data["meta"])});
+        let common = json!({"t": data["t"], "meta": units::meta(input, &data["meta"])});
         let mut outcomes = units::render(docs, &common, build, dir, timestamp, self.jobs)?;
         outcomes.extend(skipped);
         units::write_index(&dir.join("units.csv"), &outcomes)?;
@@ -515,7 +510,7 @@ fn write_manifest(dir: &Path, mut manifest: serde_json::Value, run: &Run) -> Res
         "started_at": run.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "seconds": (run.seconds * 1000.0).round() / 1000.0,
         // which code read the tickets: the native scan or the SQL files (same numbers)
-        "engine": run.engine,
+        "engine": clap::ValueEnum::to_possible_value(&run.engine).map(|v| v.get_name().to_string()),
     });
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     Ok(())
@@ -537,7 +532,7 @@ fn files_under(dir: &Path, rel: &Path, out: &mut Vec<String>) -> Result<()> {
 /// When the run started, how long it took and which engine read the tickets (the only part of
 /// the manifest that changes from one run to the next).
 struct Run {
-    engine: &'static str,
+    engine: crate::args::Engine,
     started: chrono::DateTime<chrono::Utc>,
     seconds: f64,
 }
