@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::{cast, filter_record_batch};
@@ -48,6 +48,8 @@ const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub struct Spec {
     /// Month starts from the year-earlier period's start to the period's end (inclusive).
     months: Vec<i64>,
+    /// The month (index into `months`) of each day from the first month's start.
+    day_month: Vec<u16>,
     period: (i64, i64),
     year_earlier: (i64, i64),
     /// Response deadline and closing limit per urgency class (emergency, utility, general, complex).
@@ -81,8 +83,15 @@ impl Spec {
         let secs =
             |d: &crate::config::Deadlines| [d.emergency, d.utility, d.general, d.complex].map(|s| s as i64 * 1_000_000);
         let w = crate::config::TOPIC_WINDOW_MONTHS;
+        let day_month = (0..months.len() - 1)
+            .flat_map(|m| {
+                let days = (months[m + 1] - months[m]) / MICROS_PER_DAY;
+                std::iter::repeat_n(m as u16, days as usize)
+            })
+            .collect();
         Spec {
             months,
+            day_month,
             period: (micros(period.start), micros(period.end)),
             year_earlier: (micros(earlier.start), micros(earlier.end)),
             response: secs(&settings.response_deadline),
@@ -165,6 +174,8 @@ struct Codes {
     configured: bool,
     /// a district of the population table
     known_district: bool,
+    /// bit t: one of the categories of topic t (the first 64 topics)
+    topics: u64,
 }
 
 #[derive(Default)]
@@ -179,6 +190,7 @@ struct Strings {
     inner: Mutex<StringTable>,
     excluded: Vec<String>,
     districts: Vec<String>,
+    topics: Vec<Vec<String>>,
 }
 
 impl Strings {
@@ -188,10 +200,12 @@ impl Strings {
             inner: Mutex::new(StringTable {
                 ids: HashMap::default(),
                 names: vec![String::new()],
-                codes: vec![Codes::default()],
+                // null: no urgency class (the general class's limits apply), no other code
+                codes: vec![Codes { urgency: 4, ..Codes::default() }],
             }),
             excluded: spec.excluded.clone(),
             districts: spec.known_districts.clone(),
+            topics: spec.topics.iter().map(|t| t.categories.clone()).collect(),
         }
     }
     fn id(&self, v: &str) -> u32 {
@@ -214,6 +228,13 @@ impl Strings {
             request_type: pos(schema::REQUEST_TYPES),
             configured: self.excluded.iter().any(|x| x == v),
             known_district: self.districts.iter().any(|x| x == v),
+            topics: self
+                .topics
+                .iter()
+                .take(64)
+                .enumerate()
+                .filter(|(_, cats)| cats.iter().any(|c| c == v))
+                .fold(0, |m, (t, _)| m | 1 << t),
         };
         let id = g.names.len() as u32;
         g.names.push(v.to_string());
@@ -248,6 +269,9 @@ impl<K: std::hash::Hash + Eq + Copy> Keys<K> {
     }
     fn all(&self) -> Vec<K> {
         self.inner.lock().expect("lock").1.clone()
+    }
+    fn len(&self) -> usize {
+        self.inner.lock().expect("lock").1.len()
     }
 }
 
@@ -376,8 +400,8 @@ struct Acc {
     cap: usize,
     rows: u64,
     city: Vec<[C; F]>,
-    /// [unit][month]
-    units: Vec<Vec<[C; F]>>,
+    /// [unit * months + month]
+    units: Vec<[C; F]>,
     /// durations of the period's scored tickets, one chunk per batch (no reallocation)
     durations: Vec<DurationChunk>,
     /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category], [unit][category]
@@ -394,16 +418,17 @@ struct Acc {
     topics: Vec<[HashMap<i64, [i64; 6]>; 2]>,
     daily: Vec<i64>,
     checked_days: Vec<i64>,
-    /// ticket_id hashes, one chunk per batch
-    hashes: Vec<Vec<u64>>,
+    /// ticket_id hashes of the checked window, one chunk per batch
+    hashes: Vec<IdChunk>,
     suspects: Vec<RecordBatch>,
     suspect_rows: usize,
     // per-thread caches of global ids
     district_unit: Vec<u32>,
     department_unit: Vec<u32>,
-    street_unit: HashMap<(u32, u32), u32>,
-    /// (category_l1, category_l2) → (category id, stored-pair id)
-    cat_cache: HashMap<(u32, u32), (u32, u32)>,
+    /// [district][street] → street unit id + 1 (0: not yet known)
+    street_unit: Vec<Vec<u32>>,
+    /// [category_l1][category_l2] → (category id + 1, stored-pair id); 0: not yet known
+    cat_cache: Vec<Vec<(u32, u32)>>,
     /// tickets of the checked window per stored (category_l1, category_l2) pair
     checked_categories: Vec<i64>,
 }
@@ -421,7 +446,7 @@ impl Acc {
     fn merge(mut self, b: Acc) -> Acc {
         self.rows += b.rows;
         merge_vec(&mut self.city, b.city);
-        merge_nested(&mut self.units, b.units);
+        merge_vec(&mut self.units, b.units);
         self.durations.extend(b.durations);
         merge_vec(&mut self.cat_l1, b.cat_l1);
         merge_vec(&mut self.cat_city, b.cat_city);
@@ -526,6 +551,9 @@ fn open(path: &std::path::Path) -> Result<FileMeta> {
                     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
                     f.is_nullable(),
                 )
+            } else if text && f.name() == "ticket_id" {
+                // views: no copy of the ids
+                Field::new(f.name(), DataType::Utf8View, f.is_nullable())
             } else {
                 f.as_ref().clone()
             }
@@ -642,6 +670,14 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
             out.rows_read,
             t0.elapsed().as_secs_f64() - folded
         );
+        let part = |k: usize| PARTS[k].load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9;
+        eprintln!(
+            "profile: scan threads' time: columns {:.2} s, pass 1 {:.2} s, pass 2 {:.2} s, suspects {:.2} s",
+            part(0),
+            part(1),
+            part(2),
+            part(3)
+        );
     }
     Ok(out)
 }
@@ -688,19 +724,129 @@ fn plain_times(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
     })
 }
 
+/// The ticket_id column as string views (None when the file has none).
+fn id_column(batch: &RecordBatch) -> Result<Option<StringViewArray>> {
+    let Some(col) = batch.column_by_name("ticket_id") else { return Ok(None) };
+    Ok(Some(match col.data_type() {
+        DataType::Utf8View => col.as_string_view().clone(),
+        _ => cast(col, &DataType::Utf8View)?.as_string_view().clone(),
+    }))
+}
+
 /// Each row's ticket_id hashed (None for a null id, or no such column): the one hash the
 /// search for repeated ids uses, in the scan, for the suspects and in the second read.
 fn id_hashes(batch: &RecordBatch, hasher: &impl std::hash::BuildHasher) -> Result<Vec<Option<u64>>> {
-    let Some(col) = batch.column_by_name("ticket_id") else { return Ok(vec![None; batch.num_rows()]) };
-    let hash = |v: Option<&str>| v.map(|s| hasher.hash_one(s));
-    Ok(match col.data_type() {
-        DataType::Utf8View => col.as_string_view().iter().map(hash).collect(),
-        DataType::Utf8 => col.as_string::<i32>().iter().map(hash).collect(),
-        _ => cast(col, &DataType::Utf8)?.as_string::<i32>().iter().map(hash).collect(),
+    Ok(match id_column(batch)? {
+        None => vec![None; batch.num_rows()],
+        Some(ids) => ids.iter().map(|v| v.map(|s| hasher.hash_one(s))).collect(),
     })
 }
 
+/// The hashed ticket_ids of one batch's checked window, with the range of the ids when they
+/// come strictly increasing: such a batch holds no id twice, and when no other batch's range
+/// overlaps its range, none of its ids repeats anywhere (see [`repeated_hashes`]).
+struct IdChunk {
+    hashes: Vec<u64>,
+    /// (smallest, largest) id; None when there is none
+    range: Option<(String, String)>,
+    increasing: bool,
+}
+
+impl IdChunk {
+    fn new(
+        ids: Option<&StringViewArray>,
+        rows: impl Iterator<Item = usize>,
+        hasher: &impl std::hash::BuildHasher,
+    ) -> IdChunk {
+        let mut chunk = IdChunk { hashes: Vec::new(), range: None, increasing: true };
+        let Some(ids) = ids else { return chunk };
+        let (mut lo, mut hi): (Option<&str>, Option<&str>) = (None, None);
+        for i in rows {
+            if ids.is_null(i) {
+                continue;
+            }
+            let v = ids.value(i);
+            chunk.hashes.push(hasher.hash_one(v));
+            match hi {
+                Some(h) if v <= h => {
+                    chunk.increasing = false;
+                    if lo.is_some_and(|l| v < l) {
+                        lo = Some(v);
+                    }
+                }
+                _ => {
+                    if lo.is_none() {
+                        lo = Some(v);
+                    }
+                    hi = Some(v);
+                }
+            }
+        }
+        chunk.range = lo.zip(hi).map(|(a, b)| (a.to_string(), b.to_string()));
+        chunk
+    }
+}
+
+/// Marks a row outside the scanned months in the per-row month index.
+const SKIP: u16 = u16::MAX;
+
+/// ticket_facts.sql's counters of one ticket, by its pattern (see [`fact_pattern`]).
+static FACTS: std::sync::LazyLock<[[C; F]; 74]> = std::sync::LazyLock::new(|| {
+    let mut t = [[0; F]; 74];
+    t[0][TICKETS] = 1;
+    t[1][TICKETS] = 1;
+    t[1][DISPATCHED] = 1;
+    for resp in 0..3 {
+        for closed in 0..2 {
+            for res in 0..3 {
+                for sat in 0..4 {
+                    let f = &mut t[fact_pattern(true, true, resp, closed == 1, res, sat) as usize];
+                    f[TICKETS] = 1;
+                    f[DISPATCHED] = 1;
+                    f[SCORED] = 1;
+                    f[RESPONDED_KNOWN] = C::from(resp > 0);
+                    f[RESPONDED_ON_TIME] = C::from(resp == 2);
+                    f[CLOSED_ON_TIME] = C::from(closed == 1);
+                    f[RESOLVED_ANSWERED] = C::from(res > 0);
+                    f[RESOLVED_YES] = C::from(res == 2);
+                    if sat > 0 {
+                        f[SATISFIED + sat as usize - 1] = 1;
+                    }
+                }
+            }
+        }
+    }
+    t
+});
+
+/// One ticket's contribution to ticket_facts.sql as a number below 74: 0 not dispatched,
+/// 1 dispatched but not scored, else the scored ticket's response (0 unknown, 1 late, 2 on
+/// time), closing on time, resolved (0 unknown, 1 no, 2 yes) and satisfaction (0 none, 1–3).
+#[inline(always)]
+fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8, sat: u8) -> u8 {
+    match (dispatched, scored) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2 + ((resp * 2 + u8::from(closed)) * 3 + res) * 4 + sat,
+    }
+}
+
+/// Category counters (tickets, tickets_year_earlier, resolved_yes, resolved_answered) by
+/// pattern: 0 outside both years, 1 a year earlier, 2 the period (resolved unknown or not
+/// scored), 3 the period resolved no, 4 the period resolved yes.
+const CATS: [[C; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
+
+/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, suspects.
+static PARTS: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
+
+fn lap(part: usize, t: &mut std::time::Instant) {
+    let now = std::time::Instant::now();
+    PARTS[part].fetch_add((now - *t).as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    *t = now;
+}
+
 fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, batch: &RecordBatch) -> Result<()> {
+    let mut clock = std::time::Instant::now();
     let spec = shared.spec;
     let n = batch.num_rows();
     acc.rows += n as u64;
@@ -724,229 +870,194 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         None => vec![0; n],
         Some(c) => c.as_boolean().iter().map(|v| v.map_or(0, |v| 1 + u8::from(v))).collect(),
     };
-    let id_hash = id_hashes(batch, hasher)?;
+    let ids_col = id_column(batch)?;
     // what each text value means (read after the ids above, so every id of the batch is in it)
     let codes = shared.strings.codes();
     let check_districts = !spec.known_districts.is_empty();
 
-    let months = &spec.months;
-    let (scan_start, scan_end) = spec.scan_range();
+    let (scan_start, _) = spec.scan_range();
     let (p_start, p_end) = spec.period;
     let (ye_start, ye_end) = spec.year_earlier;
-    let n_months = months.len() - 1;
+    let n_months = spec.months.len() - 1;
+    let day_month = &spec.day_month;
     let mut suspect = vec![false; n];
-    let mut any_suspect = false;
     let mut dur: Option<DurationChunk> = None;
-    // the month of the previous row (rows mostly come in time order)
-    let (mut m, mut month_lo, mut month_hi) = (0usize, 0i64, 0i64);
-    let mut hashes: Vec<u64> = Vec::with_capacity(n);
+
+    // pass 1: what each row is (month, fact pattern, units, category), the small tables, the
+    // durations and the checks' suspects; pass 2 below adds the rows into the large tables.
+    // Written to branch little: most of these conditions are coin flips on real data.
+    let mut month = vec![SKIP; n];
+    let mut fact = vec![0u8; n];
+    // category pattern (CATS) | 8 when a direct answer (not dispatched)
+    let mut catp = vec![0u8; n];
+    let mut unit = [vec![NONE; n], vec![NONE; n], vec![NONE; n]];
+    let mut cat = vec![0u32; n];
+    let mut null_district = NONE;
+    // the thread's id caches cover every string id of the batch (0 = null → NONE)
+    let n_strings = codes.len();
+    for cache in [&mut acc.district_unit, &mut acc.department_unit] {
+        if cache.len() < n_strings {
+            cache.resize(n_strings, 0);
+        }
+    }
+    for cache in [&mut acc.street_unit] {
+        if cache.len() < n_strings {
+            cache.resize(n_strings, Vec::new());
+        }
+    }
+    if acc.cat_cache.len() < n_strings {
+        acc.cat_cache.resize(n_strings, Vec::new());
+    }
+    if acc.checked_days.len() < day_month.len() {
+        acc.checked_days.resize(day_month.len(), 0);
+    }
+    let period_days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
+    if acc.daily.len() < period_days {
+        acc.daily.resize(period_days, 0);
+    }
+    let mut q = [0i64; 26];
+    let mut any_suspect = false;
+    lap(0, &mut clock);
 
     for i in 0..n {
         let r = received[i];
         if r == NULL_TIME {
             continue;
         }
-        let opt = |t: i64| (t != NULL_TIME).then_some(t);
-        let (d, resp, cl, due) = (opt(dispatched[i]), opt(responded[i]), opt(closed[i]), opt(due_times[i]));
-        let res = match resolved[i] {
-            0 => None,
-            v => Some(v == 2),
-        };
+        let (d, resp, cl, due) = (dispatched[i], responded[i], closed[i], due_times[i]);
+        let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
+        let res = resolved[i];
         let x = excluded[i] as usize;
-        let in_scan = r >= scan_start && r < scan_end;
         let (cx, cs) = (codes[x], codes[satisfaction[i] as usize]);
-        let scored = d.is_some() && !cx.configured;
+        let scored = has_d & !cx.configured;
         let sat = cs.satisfaction;
 
         // topics: any time, by their own windows
-        for (t, tspec) in spec.topics.iter().enumerate() {
-            let phase = if r >= tspec.before.0 && r < tspec.before.1 {
-                0
-            } else if r >= tspec.after.0 && r < tspec.after.1 {
-                1
-            } else {
-                continue;
-            };
-            let ids = &shared.topic_ids[t];
-            if ids.contains(&l1[i]) || ids.contains(&l2[i]) || ids.contains(&l3[i]) {
-                let dt = chrono::DateTime::from_timestamp_micros(r).map(|t| t.date_naive()).unwrap_or_default();
-                let month = micros(dt.with_day(1).expect("day 1"));
-                let e = acc.topics[t][phase].entry(month).or_insert([0; 6]);
-                e[0] += 1;
-                if scored {
-                    if let Some(v) = res {
-                        e[1] += i64::from(v);
-                        e[2] += 1;
-                    }
-                    if (1..=3).contains(&sat) {
-                        e[2 + sat as usize] += 1;
-                    }
-                }
-            }
+        let topics = codes[l1[i] as usize].topics | codes[l2[i] as usize].topics | codes[l3[i] as usize].topics;
+        if topics != 0 || spec.topics.len() > 64 {
+            topic_row(shared, acc, r, [l1[i], l2[i], l3[i]], topics, scored, res, sat);
         }
-        if !in_scan {
+        let day = (r - scan_start).div_euclid(MICROS_PER_DAY);
+        if day < 0 || day >= day_month.len() as i64 {
             continue;
         }
-        if r < month_lo || r >= month_hi {
-            m = months.partition_point(|&b| b <= r) - 1;
-            (month_lo, month_hi) = (months[m], months[m + 1]);
-        }
-        let in_period = r >= p_start && r < p_end;
-        let unknown_channel = channel[i] != 0 && codes[channel[i] as usize].channel == 0;
-        let unknown_type = request_type[i] != 0 && codes[request_type[i] as usize].request_type == 0;
-        let unknown_sat = satisfaction[i] != 0 && sat == 0;
-        let unknown_excl = x != 0 && cx.excluded == 0;
-        let in_ye = r >= ye_start && r < ye_end;
+        let day = day as usize;
+        let m = day_month[day];
+        month[i] = m;
+        let in_period = (r >= p_start) & (r < p_end);
+        let in_ye = (r >= ye_start) & (r < ye_end);
+        let unknown_channel = (channel[i] != 0) & (codes[channel[i] as usize].channel == 0);
+        let unknown_type = (request_type[i] != 0) & (codes[request_type[i] as usize].request_type == 0);
+        let unknown_sat = (satisfaction[i] != 0) & (sat == 0);
+        let unknown_excl = (x != 0) & (cx.excluded == 0);
         let uclass = codes[urgency[i] as usize].urgency;
-        let unknown_urgency = urgency[i] != 0 && uclass > 3;
-        let class = if urgency[i] == 0 || uclass > 3 { 2 } else { uclass as usize };
-        // out-of-order times (data_quality.sql and the checks)
-        let before = |t: Option<i64>, u: Option<i64>| matches!((t, u), (Some(a), Some(b)) if a < b);
-        let dispatched_early = before(d, Some(r));
-        let closed_before_dispatched = before(cl, d);
-        let closed_before_responded = before(cl, resp);
+        let unknown_urgency = (urgency[i] != 0) & (uclass > 3);
+        let class = if uclass > 3 { 2 } else { uclass as usize };
+        // out-of-order times (data_quality.sql and the checks); NULL_TIME is below every time
+        let dispatched_early = has_d & (d < r);
+        let responded_early = has_resp & (resp < r);
+        let closed_early = has_cl & (cl < r);
+        let responded_before_dispatched = has_resp & (resp < d);
+        let closed_before_dispatched = has_cl & (cl < d);
+        let closed_before_responded = has_cl & (cl < resp);
 
         // ticket_facts
-        let mut f: [C; F] = [0; F];
-        f[TICKETS] = 1;
-        if let Some(d) = d {
-            f[DISPATCHED] = 1;
-            if scored {
-                f[SCORED] = 1;
-                if let Some(t) = resp {
-                    f[RESPONDED_KNOWN] = 1;
-                    f[RESPONDED_ON_TIME] = C::from(t <= d + spec.response[class]);
-                }
-                if let Some(t) = cl {
-                    f[CLOSED_ON_TIME] = C::from(t <= due.unwrap_or(d + spec.close[class]));
-                }
-                if let Some(v) = res {
-                    f[RESOLVED_YES] = C::from(v);
-                    f[RESOLVED_ANSWERED] = 1;
-                }
-                if (1..=3).contains(&sat) {
-                    f[SATISFIED + sat as usize - 1] = 1;
-                }
-            }
+        let rp = u8::from(has_resp) * (1 + u8::from(resp <= d.saturating_add(spec.response[class])));
+        let limit = if due != NULL_TIME { due } else { d.saturating_add(spec.close[class]) };
+        let on_time = has_cl & (cl <= limit);
+        let sat3 = if sat <= 3 { sat } else { 0 };
+        fact[i] = fact_pattern(has_d, scored, rp, on_time, res, sat3);
+
+        // units: the caches hold id + 1, 0 for null (→ NONE)
+        let g = district[i] as usize;
+        let mut du = acc.district_unit[g];
+        if du == 0 && g != 0 {
+            du = shared.units.id((0, district[i], 0)) + 1;
+            acc.district_unit[g] = du;
         }
-        if acc.city.len() < n_months {
-            acc.city.resize(n_months, [0; F]);
+        let row = &mut acc.street_unit[g];
+        if row.len() < n_strings {
+            row.resize(n_strings, 0);
         }
-        add(&mut acc.city[m], &f);
-        let du = {
-            let c = slot(&mut acc.district_unit, district[i] as usize);
-            if *c == 0 {
-                *c = shared.units.id((0, district[i], 0)) + 1;
-            }
-            *c - 1
-        };
-        let su = if street[i] != 0 {
-            *acc.street_unit
-                .entry((district[i], street[i]))
-                .or_insert_with(|| shared.units.id((1, district[i], street[i])))
-        } else {
-            NONE
-        };
-        let pu = if department[i] != 0 {
-            let c = slot(&mut acc.department_unit, department[i] as usize);
-            if *c == 0 {
-                *c = shared.units.id((2, 0, department[i])) + 1;
-            }
-            *c - 1
-        } else {
-            NONE
-        };
-        for u in [if district[i] != 0 { du } else { NONE }, su, pu] {
-            if u != NONE {
-                let row = slot(&mut acc.units, u as usize);
-                if row.len() < n_months {
-                    row.resize(n_months, [0; F]);
-                }
-                add(&mut row[m], &f);
-            }
+        let s = street[i] as usize;
+        let mut su = row[s];
+        if su == 0 && s != 0 {
+            su = shared.units.id((1, district[i], street[i])) + 1;
+            row[s] = su;
         }
+        let p = department[i] as usize;
+        let mut pu = acc.department_unit[p];
+        if pu == 0 && p != 0 {
+            pu = shared.units.id((2, 0, department[i])) + 1;
+            acc.department_unit[p] = pu;
+        }
+        let (du, su, pu) = (du.wrapping_sub(1), su.wrapping_sub(1), pu.wrapping_sub(1));
+        unit[0][i] = du;
+        unit[1][i] = su;
+        unit[2][i] = pu;
 
         // durations of the period's scored tickets
-        if in_period && scored {
-            let d = d.expect("scored tickets are dispatched");
+        if in_period & scored {
             let chunk = dur.get_or_insert_with(|| DurationChunk {
                 units: [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)],
                 respond: Vec::with_capacity(n),
                 close: Vec::with_capacity(n),
             });
-            chunk.units[0].push(if district[i] != 0 { du } else { NONE });
+            chunk.units[0].push(du);
             chunk.units[1].push(su);
             chunk.units[2].push(pu);
-            let hours = |t: Option<i64>| match t {
-                Some(t) if t >= d => (t - d) as f64 / MICROS_PER_HOUR as f64,
-                _ => f64::NAN,
-            };
+            let hours = |t: i64| if t >= d { (t - d) as f64 / MICROS_PER_HOUR as f64 } else { f64::NAN };
             chunk.respond.push(hours(resp));
             chunk.close.push(hours(cl));
         }
 
-        let (cid, rid) = *acc.cat_cache.entry((l1[i], l2[i])).or_insert_with(|| {
+        let row = &mut acc.cat_cache[l1[i] as usize];
+        if row.len() < n_strings {
+            row.resize(n_strings, (0, 0));
+        }
+        let c = &mut row[l2[i] as usize];
+        if c.0 == 0 {
             let l2c = if l2[i] != 0 { l2[i] } else { l1[i] };
-            (shared.cats.id((l1[i], l2c)), shared.raw_cats.id((l1[i], l2[i])))
-        });
+            *c = (shared.cats.id((l1[i], l2c)) + 1, shared.raw_cats.id((l1[i], l2[i])));
+        }
+        let (cid, rid) = (c.0 - 1, c.1);
         *slot(&mut acc.checked_categories, rid as usize) += 1;
 
         // categories and the city's mix: the period and a year earlier
-        if in_period || in_ye {
-            let mut c: [C; 4] = [0; 4];
-            if in_period {
-                c[0] = 1;
-                if scored && let Some(v) = res {
-                    c[2] = C::from(v);
-                    c[3] = 1;
-                }
-            } else {
-                c[1] = 1;
+        if in_period | in_ye {
+            if district[i] == 0 && null_district == NONE {
+                null_district = shared.units.id((0, 0, 0));
             }
-            add(slot(&mut acc.cat_l1, l1[i] as usize), &c);
-            add(slot(&mut acc.cat_city, cid as usize), &c);
-            for u in [du, su, pu] {
-                if u != NONE {
-                    add(slot(slot(&mut acc.cat_unit, u as usize), cid as usize), &c);
-                }
-            }
-            let direct = C::from(in_period && d.is_none());
-            let mix = [C::from(in_period), C::from(!in_period), direct];
+            cat[i] = cid;
+            let direct = in_period & !has_d;
+            let answered = u8::from(scored & (res > 0)) * (res);
+            // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
+            catp[i] = (1 + u8::from(in_period) * (1 + answered)) | (u8::from(direct) << 3);
+            let mix = [C::from(in_period), C::from(!in_period), C::from(direct)];
             let ch = if channel[i] == 0 { shared.unknown_id } else { channel[i] };
             let rt = if request_type[i] == 0 { shared.unknown_id } else { request_type[i] };
             add(slot(&mut acc.channel, ch as usize), &mix);
             add(slot(&mut acc.request_type, rt as usize), &mix);
             add(&mut acc.hour[r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as usize], &mix);
-            if in_period {
-                let row = slot(&mut acc.cat_month, cid as usize);
-                if row.len() < n_months {
-                    row.resize(n_months, [0; 2]);
-                }
-                row[m][0] += 1;
-                row[m][1] += direct;
-            }
+            add(slot(&mut acc.cat_l1, l1[i] as usize), &CATS[(catp[i] & 7) as usize]);
         }
 
         if in_period {
-            let q = &mut acc.quality;
-            let ec = cx.excluded;
             q[0] += 1;
-            if ec > 0 {
-                q[ec as usize] += 1;
-            }
-            let qscored = d.is_some() && excluded[i] == 0;
+            q[cx.excluded as usize % 6] += i64::from(cx.excluded > 0);
+            let qscored = has_d & (excluded[i] == 0);
             q[6] += i64::from(channel[i] == 0);
             q[7] += i64::from(urgency[i] == 0);
             q[8] += i64::from(l2[i] == 0);
             q[9] += i64::from(street[i] == 0);
             q[10] += i64::from(department[i] == 0);
-            q[11] += i64::from(d.is_none());
-            q[12] += i64::from(d.is_some() && resp.is_none());
-            q[13] += i64::from(d.is_some() && cl.is_none());
-            q[14] += i64::from(qscored && res.is_none());
-            q[15] += i64::from(qscored && satisfaction[i] == 0);
+            q[11] += i64::from(!has_d);
+            q[12] += i64::from(has_d & !has_resp);
+            q[13] += i64::from(has_d & !has_cl);
+            q[14] += i64::from(qscored & (res == 0));
+            q[15] += i64::from(qscored & (satisfaction[i] == 0));
             q[16] += i64::from(dispatched_early);
-            q[17] += i64::from(before(resp, d));
+            q[17] += i64::from(responded_before_dispatched);
             q[18] += i64::from(closed_before_dispatched);
             q[19] += i64::from(closed_before_responded);
             q[20] += i64::from(unknown_channel);
@@ -954,35 +1065,101 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             q[22] += i64::from(unknown_urgency);
             q[23] += i64::from(unknown_sat);
             q[24] += i64::from(unknown_excl);
-            q[25] += i64::from(qscored && due.is_some());
-            *slot(&mut acc.daily, (r - p_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
+            q[25] += i64::from(qscored & (due != NULL_TIME));
+            acc.daily[((r - p_start) / MICROS_PER_DAY) as usize] += 1;
         }
 
         // the data checks' window is the scanned months
-        *slot(&mut acc.checked_days, (r - scan_start).div_euclid(MICROS_PER_DAY) as usize) += 1;
-        hashes.extend(id_hash[i]);
-        let bad = id_hash[i].is_none()
-            || request_type[i] == 0
-            || l1[i] == 0
-            || district[i] == 0
-            || dispatched_early
-            || before(resp, Some(r))
-            || before(cl, Some(r))
-            || closed_before_dispatched
-            || closed_before_responded
-            || unknown_channel
-            || unknown_type
-            || unknown_urgency
-            || unknown_sat
-            || unknown_excl
-            || (check_districts && district[i] != 0 && !codes[district[i] as usize].known_district);
-        if bad {
-            suspect[i] = true;
-            any_suspect = true;
+        acc.checked_days[day] += 1;
+        let bad = ids_col.as_ref().is_none_or(|c| c.is_null(i))
+            | (request_type[i] == 0)
+            | (l1[i] == 0)
+            | (district[i] == 0)
+            | dispatched_early
+            | responded_early
+            | closed_early
+            | closed_before_dispatched
+            | closed_before_responded
+            | unknown_channel
+            | unknown_type
+            | unknown_urgency
+            | unknown_sat
+            | unknown_excl
+            | (check_districts & (district[i] != 0) && !codes[district[i] as usize].known_district);
+        suspect[i] = bad;
+        any_suspect |= bad;
+    }
+    for (a, b) in acc.quality.iter_mut().zip(q) {
+        *a += b;
+    }
+    lap(1, &mut clock);
+    // pass 2: the large tables, one tight loop each
+    let n_units = shared.units.len();
+    if acc.units.len() < n_units * n_months {
+        acc.units.resize(n_units * n_months, [0; F]);
+    }
+    if acc.city.len() < n_months {
+        acc.city.resize(n_months, [0; F]);
+    }
+    for i in 0..n {
+        if month[i] != SKIP {
+            add(&mut acc.city[month[i] as usize], &FACTS[fact[i] as usize]);
         }
     }
+    for units in &unit {
+        for i in 0..n {
+            let u = units[i];
+            if u != NONE && month[i] != SKIP {
+                add(&mut acc.units[u as usize * n_months + month[i] as usize], &FACTS[fact[i] as usize]);
+            }
+        }
+    }
+    let n_cats = shared.cats.len();
+    if acc.cat_unit.len() < n_units {
+        acc.cat_unit.resize(n_units, Vec::new());
+    }
+    if acc.cat_city.len() < n_cats {
+        acc.cat_city.resize(n_cats, [0; 4]);
+    }
+    for (t, units) in unit.iter().enumerate() {
+        for i in 0..n {
+            let p = catp[i] & 7;
+            if p == 0 {
+                continue;
+            }
+            let u = match units[i] {
+                NONE if t == 0 => null_district,
+                NONE => continue,
+                u => u,
+            };
+            let row = &mut acc.cat_unit[u as usize];
+            if row.len() < n_cats {
+                row.resize(n_cats, [0; 4]);
+            }
+            add(&mut row[cat[i] as usize], &CATS[p as usize]);
+        }
+    }
+    for i in 0..n {
+        let p = catp[i];
+        if p & 7 == 0 {
+            continue;
+        }
+        let c = cat[i] as usize;
+        add(&mut acc.cat_city[c], &CATS[(p & 7) as usize]);
+        if p & 7 >= 2 {
+            let row = slot(&mut acc.cat_month, c);
+            if row.len() < n_months {
+                row.resize(n_months, [0; 2]);
+            }
+            let cell = &mut row[month[i] as usize];
+            cell[0] += 1;
+            cell[1] += C::from(p >> 3);
+        }
+    }
+
+    lap(2, &mut clock);
     acc.durations.extend(dur);
-    acc.hashes.push(hashes);
+    acc.hashes.push(IdChunk::new(ids_col.as_ref(), (0..n).filter(|&i| month[i] != SKIP), hasher));
     if any_suspect && acc.suspect_rows <= acc.cap {
         let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
         acc.suspect_rows += rows.num_rows();
@@ -992,7 +1169,39 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             acc.suspects.clear();
         }
     }
+    lap(3, &mut clock);
     Ok(())
+}
+
+/// Count one ticket into the topics whose categories it carries (`mask`: the first 64 topics;
+/// the others by their lists) and whose windows hold it.
+#[allow(clippy::too_many_arguments)]
+fn topic_row(shared: &Shared, acc: &mut Acc, r: i64, cats: [u32; 3], mask: u64, scored: bool, res: u8, sat: u8) {
+    for (t, tspec) in shared.spec.topics.iter().enumerate() {
+        let hit = if t < 64 { mask >> t & 1 == 1 } else { cats.iter().any(|c| shared.topic_ids[t].contains(c)) };
+        if !hit {
+            continue;
+        }
+        let phase = if r >= tspec.before.0 && r < tspec.before.1 {
+            0
+        } else if r >= tspec.after.0 && r < tspec.after.1 {
+            1
+        } else {
+            continue;
+        };
+        let month = micros(date_of(r).with_day(1).expect("day 1"));
+        let e = acc.topics[t][phase].entry(month).or_insert([0; 6]);
+        e[0] += 1;
+        if scored {
+            if res > 0 {
+                e[1] += i64::from(res == 2);
+                e[2] += 1;
+            }
+            if (1..=3).contains(&sat) {
+                e[2 + sat as usize] += 1;
+            }
+        }
+    }
 }
 
 /// A batch as read, in the canonical table schema (missing columns null).
@@ -1089,7 +1298,7 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
     // unit_month and city_month (the SQL's row order is none; the consumers aggregate)
     let mut unit_month = FactRows::default();
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
-    for (uid, rows) in acc.units.iter().enumerate() {
+    for (uid, rows) in acc.units.chunks(n_months).enumerate() {
         for (m, f) in rows.iter().enumerate() {
             if unit_month.push(spec.months[m], f) {
                 let (u, p) = names.unit(uid);
@@ -1116,7 +1325,24 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
     let tf = std::time::Instant::now();
     // the hash chunks move into the sort, which frees each once copied
     let hashes = std::mem::take(&mut acc.hashes);
-    let (durations, repeated) = rayon::join(|| durations(&acc, &names), || repeated_hashes(hashes));
+    let (durations, repeated) = rayon::join(
+        || {
+            let t = std::time::Instant::now();
+            let d = durations(&acc, &names);
+            if std::env::var_os("HOTLINE_PROFILE").is_some() {
+                eprintln!("profile: scan results: durations {:.2} s", t.elapsed().as_secs_f64());
+            }
+            d
+        },
+        || {
+            let t = std::time::Instant::now();
+            let r = repeated_hashes(hashes);
+            if std::env::var_os("HOTLINE_PROFILE").is_some() {
+                eprintln!("profile: scan results: repeated ids {:.2} s", t.elapsed().as_secs_f64());
+            }
+            r
+        },
+    );
     let durations = durations?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
@@ -1209,8 +1435,34 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
     })
 }
 
-/// The ticket_id hashes that occur more than once.
-fn repeated_hashes(hashes: Vec<Vec<u64>>) -> Vec<u64> {
+/// The ticket_id hashes that occur more than once. A batch whose ids come strictly increasing
+/// and whose id range overlaps no other batch's holds no repeated id: only the other batches'
+/// hashes are searched (all of them when the ids come in no order).
+fn repeated_hashes(chunks: Vec<IdChunk>) -> Vec<u64> {
+    // clusters of overlapping ranges, by the smallest id
+    let mut order: Vec<usize> = (0..chunks.len()).filter(|&k| chunks[k].range.is_some()).collect();
+    order.sort_by(|&a, &b| chunks[a].range.as_ref().map(|r| &r.0).cmp(&chunks[b].range.as_ref().map(|r| &r.0)));
+    let mut search = vec![false; chunks.len()];
+    let mut k = 0;
+    while k < order.len() {
+        let mut end = k + 1;
+        let mut hi = &chunks[order[k]].range.as_ref().expect("range").1;
+        while end < order.len() {
+            let r = chunks[order[end]].range.as_ref().expect("range");
+            if r.0 > *hi {
+                break;
+            }
+            if r.1 > *hi {
+                hi = &r.1;
+            }
+            end += 1;
+        }
+        for &c in &order[k..end] {
+            search[c] = end - k > 1 || !chunks[c].increasing;
+        }
+        k = end;
+    }
+    let hashes: Vec<Vec<u64>> = chunks.into_iter().zip(search).filter(|(_, s)| *s).map(|(c, _)| c.hashes).collect();
     // bucket the hashes by their top byte (a counting sort), then sort the buckets in parallel
     let mut start = vec![0usize; 257];
     for chunk in &hashes {
