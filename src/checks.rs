@@ -225,26 +225,25 @@ pub async fn run_window(
         crate::metrics::register(ctx, "checked_categories", vec![s.checked_categories.clone()])
     };
     let builtin = |c: &Check| c.source.starts_with("queries/checks/");
-    let mut out = Vec::new();
+    // repeated ticket_ids come from the scan's hashes, with every row of them (a GROUP BY
+    // ticket_id over the window would hold every id in memory; over the suspects it is only slower)
+    register_rows(s.repeated.clone())?;
+    let (dup, other): (Vec<Check>, Vec<Check>) =
+        checks.iter().cloned().partition(|c| builtin(c) && c.name == "duplicate_ticket_id");
+    let mut out = run(ctx, &dup).await?;
     let rest: Vec<Check> = match &s.suspects {
         Some(suspects) => {
-            // every built-in check on the rows that could fail it
+            // every other built-in check on the rows that could fail it (the suspects hold no row
+            // of a repeated id: those are in s.repeated)
             register_rows(suspects.iter().chain(&s.repeated).cloned().collect())?;
             register_counts()?;
-            let (b, own): (Vec<Check>, Vec<Check>) = checks.iter().cloned().partition(|c| builtin(c));
+            let (b, own): (Vec<Check>, Vec<Check>) = other.into_iter().partition(|c| builtin(c));
             out.extend(run(ctx, &b).await?);
             own
         }
-        None => {
-            // too many suspects (a warning on most tickets): the repeated ids still come from the
-            // scan (a GROUP BY ticket_id over the window would hold every id in memory), the
-            // other checks read the window (counted, and only three rows fetched)
-            register_rows(s.repeated.clone())?;
-            let (dup, other): (Vec<Check>, Vec<Check>) =
-                checks.iter().cloned().partition(|c| builtin(c) && c.name == "duplicate_ticket_id");
-            out.extend(run(ctx, &dup).await?);
-            other
-        }
+        // too many suspects (a warning on most tickets): the other checks read the window
+        // (counted, and only three rows fetched)
+        None => other,
     };
     if !rest.is_empty() {
         register_checked(ctx, Some(window)).await?;

@@ -353,13 +353,18 @@ const QUALITY_ITEMS: [&str; 26] = [
 type C = u32;
 
 /// One batch's scored tickets of the period: their units (district, street, department; NONE
-/// for none) and hours to respond and to close (NaN when not known or negative).
+/// for none) and µs to respond and to close ([`NO_TIME`] when not known or negative). The
+/// order statistics are selected on these integers and only then turned into hours: the
+/// conversion keeps the order, so they are the ones `quantile_exact` picks from the hours.
 #[derive(Default)]
 struct DurationChunk {
     units: [Vec<u32>; 3],
-    respond: Vec<f64>,
-    close: Vec<f64>,
+    respond: Vec<u64>,
+    close: Vec<u64>,
 }
+
+/// A duration that is not known (no time, or before the dispatch): above every real one.
+const NO_TIME: u64 = u64::MAX;
 
 #[inline(always)]
 fn add<const N: usize>(a: &mut [C; N], b: &[C; N]) {
@@ -1006,9 +1011,9 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             chunk.units[0].push(du);
             chunk.units[1].push(su);
             chunk.units[2].push(pu);
-            let hours = |t: i64| if t >= d { (t - d) as f64 / MICROS_PER_HOUR as f64 } else { f64::NAN };
-            chunk.respond.push(hours(resp));
-            chunk.close.push(hours(cl));
+            let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
+            chunk.respond.push(span(resp));
+            chunk.close.push(span(cl));
         }
 
         let row = &mut acc.cat_cache[l1[i] as usize];
@@ -1539,67 +1544,159 @@ fn rows_with_ids(
     Ok(out)
 }
 
-/// (median, P90) of the values of one measure (0 respond, 1 close) per unit of type `t`
-/// (unit ids with tickets only; t = 3: the whole city as one unit 0).
-fn quantiles(acc: &Acc, n_units: usize, t: usize, m: usize) -> Vec<(usize, [Option<f64>; 2])> {
-    fn measure(c: &DurationChunk, m: usize) -> &[f64] {
-        if m == 0 { &c.respond } else { &c.close }
+/// Hours of a duration in µs, as unit_durations.sql computes them.
+fn hours(us: u64) -> f64 {
+    us as f64 / MICROS_PER_HOUR as f64
+}
+
+/// Where the type-7 quantile p of `known` values lies: (p·(known − 1), the order statistics
+/// below and above it).
+fn rank(p: f64, known: usize) -> (f64, usize, usize) {
+    let r = p * (known - 1) as f64;
+    (r, r.floor() as usize, r.ceil() as usize)
+}
+
+/// The quantile in hours from its two order statistics, as `quantile_exact` interpolates.
+fn interpolate((r, lo, hi): (f64, usize, usize), a: u64, b: u64) -> f64 {
+    let (a, b) = (hours(a), hours(b));
+    if hi == lo { a } else { a + (r - lo as f64) * (b - a) }
+}
+
+/// From this many values on, [`median_p90`] selects by a histogram instead of in place.
+const RADIX_MIN: usize = 1 << 15;
+
+/// (median, P90) in hours of the known durations in `v` (`known` of them; the rest are
+/// [`NO_TIME`]), as `quantile_exact` computes them: the type-7 interpolation between the order
+/// statistics around p·(known − 1). Reorders `v`.
+fn median_p90(v: &mut [u64], known: usize) -> [Option<f64>; 2] {
+    if known == 0 {
+        return [None, None];
     }
-    let of = |c| measure(c, m);
-    // the values grouped by unit: scratch[count[u]..count[u + 1]] are unit u's
-    let (mut scratch, count) = if t == 3 {
-        let all: Vec<f64> = acc.durations.iter().flat_map(|c| of(c).iter().copied()).collect();
-        let n = all.len();
-        (all, vec![0, n])
+    if v.len() >= RADIX_MIN {
+        return median_p90_radix(|| v.iter().copied());
+    }
+    // P90 first: its order statistic and the next; everything before it is no larger
+    let p90 = rank(0.9, known);
+    let (_, &mut a90, rest) = v.select_nth_unstable(p90.1);
+    let b90 = if p90.2 == p90.1 { a90 } else { rest.iter().copied().min().expect("a known value above") };
+    // the median among v[..lo90] (and a90 itself when the ranks meet)
+    let p50 = rank(0.5, known);
+    let (a50, b50) = if p50.1 == p90.1 {
+        (a90, if p50.2 == p50.1 { a90 } else { b90 })
     } else {
-        // counting sort of the tickets by unit
-        let mut count = vec![0usize; n_units + 1];
-        for c in &acc.durations {
-            for &u in &c.units[t] {
-                if u != NONE {
-                    count[u as usize + 1] += 1;
-                }
-            }
-        }
-        for k in 1..count.len() {
-            count[k] += count[k - 1];
-        }
-        let mut scratch = vec![0.0; count[n_units]];
-        let mut next = count.clone();
-        for c in &acc.durations {
-            for (&u, &v) in c.units[t].iter().zip(of(c)) {
-                if u != NONE {
-                    scratch[next[u as usize]] = v;
-                    next[u as usize] += 1;
-                }
-            }
-        }
-        (scratch, count)
+        let (_, &mut a, rest) = v[..p90.1].select_nth_unstable(p50.1);
+        (a, if p50.2 == p50.1 { a } else { rest.iter().copied().min().unwrap_or(a90).min(a90) })
     };
+    [Some(interpolate(p50, a50, b50)), Some(interpolate(p90, a90, b90))]
+}
+
+/// [`median_p90`] for many values, read three times from `values` without moving them: a
+/// histogram of their top 16 bits finds the buckets that hold the four order statistics, and
+/// only those buckets' values are sorted.
+fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<f64>; 2] {
+    let (mut known, mut max) = (0usize, 0u64);
+    for v in values() {
+        if v != NO_TIME {
+            known += 1;
+            max = max.max(v);
+        }
+    }
+    if known == 0 {
+        return [None, None];
+    }
+    let shift = (64 - max.leading_zeros()).saturating_sub(16);
+    let mut hist = vec![0usize; (max >> shift) as usize + 1];
+    for v in values() {
+        if v != NO_TIME {
+            hist[(v >> shift) as usize] += 1;
+        }
+    }
+    let (p50, p90) = (rank(0.5, known), rank(0.9, known));
+    let ranks = [p50.1, p50.2, p90.1, p90.2];
+    // each rank's bucket, and how many values lie in the buckets below it
+    let mut bucket = [0u64; 4];
+    let mut below = [0usize; 4];
+    for (j, &k) in ranks.iter().enumerate() {
+        let mut sum = 0;
+        for (b, &h) in hist.iter().enumerate() {
+            if k < sum + h {
+                (bucket[j], below[j]) = (b as u64, sum);
+                break;
+            }
+            sum += h;
+        }
+    }
+    let mut cand: Vec<u64> = values().filter(|&v| v != NO_TIME && bucket.contains(&(v >> shift))).collect();
+    cand.sort_unstable();
+    let at = |j: usize| {
+        let start = cand.partition_point(|&v| (v >> shift) < bucket[j]);
+        cand[start + ranks[j] - below[j]]
+    };
+    [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
+}
+
+/// Per unit of type `t` (ids with tickets only; t = 3: the whole city as unit 0): (median,
+/// P90) of the hours to respond, then of the hours to close.
+fn quantiles(acc: &Acc, n_units: usize, t: usize) -> Vec<(usize, [Option<f64>; 4])> {
     let mut out = Vec::new();
-    for u in 0..count.len() - 1 {
-        let values = &mut scratch[count[u]..count[u + 1]];
-        if values.is_empty() {
+    if t == 3 {
+        if acc.durations.iter().all(|c| c.respond.is_empty()) {
+            return out;
+        }
+        let [r50, r90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.respond.iter().copied()));
+        let [c50, c90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.close.iter().copied()));
+        out.push((0, [r50, r90, c50, c90]));
+        return out;
+    }
+    // a counting sort of the tickets by unit, both measures at once: unit u's are at
+    // start[u]..start[u + 1]
+    let mut start = vec![0usize; n_units + 1];
+    let mut known = vec![[0usize; 2]; n_units];
+    for c in &acc.durations {
+        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
+            if u != NONE {
+                start[u as usize + 1] += 1;
+                let k = &mut known[u as usize];
+                k[0] += usize::from(r != NO_TIME);
+                k[1] += usize::from(cl != NO_TIME);
+            }
+        }
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let (mut respond, mut close) = (vec![0u64; start[n_units]], vec![0u64; start[n_units]]);
+    let mut next = start.clone();
+    for c in &acc.durations {
+        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
+            if u != NONE {
+                let at = &mut next[u as usize];
+                respond[*at] = r;
+                close[*at] = cl;
+                *at += 1;
+            }
+        }
+    }
+    for u in 0..n_units {
+        let (a, b) = (start[u], start[u + 1]);
+        if a == b {
             continue;
         }
-        // nulls (NaN here) are not values, as in quantile_exact
-        let k = partition_nan(values);
-        out.push((u, [crate::udf::quantile(&mut values[..k], 0.5), crate::udf::quantile(&mut values[..k], 0.9)]));
+        let [r50, r90] = median_p90(&mut respond[a..b], known[u][0]);
+        let [c50, c90] = median_p90(&mut close[a..b], known[u][1]);
+        out.push((u, [r50, r90, c50, c90]));
     }
     out
 }
 
 fn durations(acc: &Acc, names: &Names) -> Result<RecordBatch> {
     let units = &names.units;
-    let jobs: Vec<(usize, usize)> = (0..4).flat_map(|t| [(t, 0), (t, 1)]).collect();
-    let results: Vec<Vec<(usize, [Option<f64>; 2])>> =
-        jobs.par_iter().map(|&(t, m)| quantiles(acc, units.len(), t, m)).collect();
+    let results: Vec<Vec<(usize, [Option<f64>; 4])>> =
+        (0..4).into_par_iter().map(|t| quantiles(acc, units.len(), t)).collect();
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
-    for t in 0..4 {
-        let (respond, close) = (&results[2 * t], &results[2 * t + 1]);
-        for ((u, r), (u2, c)) in respond.iter().zip(close) {
-            debug_assert_eq!(u, u2);
+    for (t, rows) in results.iter().enumerate() {
+        for (u, values) in rows {
             if t == 3 {
                 ut.push(Some("city".to_string()));
                 un.push(Some("city".to_string()));
@@ -1610,7 +1707,7 @@ fn durations(acc: &Acc, names: &Names) -> Result<RecordBatch> {
                 un.push(name);
                 up.push(parent);
             }
-            for (k, v) in r.iter().chain(c).enumerate() {
+            for (k, v) in values.iter().enumerate() {
                 q[k].push(*v);
             }
         }
@@ -1629,18 +1726,6 @@ fn durations(acc: &Acc, names: &Names) -> Result<RecordBatch> {
         ])),
         vec![text(un), text(up), f(a), f(b), f(c), f(d), text(ut)],
     )?)
-}
-
-/// Move the NaNs to the end; returns how many values are not NaN.
-fn partition_nan(v: &mut [f64]) -> usize {
-    let mut k = 0;
-    for i in 0..v.len() {
-        if !v[i].is_nan() {
-            v.swap(i, k);
-            k += 1;
-        }
-    }
-    k
 }
 
 fn category_facts(acc: &Acc, names: &Names) -> Result<RecordBatch> {
@@ -1854,4 +1939,86 @@ fn topic_facts_schema() -> SchemaRef {
         Field::new("basically_satisfied", DataType::Int64, true),
         Field::new("dissatisfied", DataType::Int64, true),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    /// A batch's id chunk as the scan makes it, hashing with `h`.
+    fn chunk(ids: &[Option<&str>], h: &impl std::hash::BuildHasher) -> IdChunk {
+        let col = StringViewArray::from(ids.to_vec());
+        IdChunk::new(Some(&col), 0..ids.len(), h)
+    }
+
+    fn found(batches: &[&[Option<&str>]]) -> Vec<String> {
+        let h = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
+        let all: Vec<&str> = batches.iter().flat_map(|b| b.iter().flatten().copied()).collect();
+        let repeated = repeated_hashes(batches.iter().map(|b| chunk(b, &h)).collect());
+        let mut out: Vec<String> =
+            all.iter().filter(|v| repeated.contains(&h.hash_one(**v))).map(|v| v.to_string()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn increasing_batches_in_disjoint_ranges_are_not_searched() {
+        let h = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
+        let a = chunk(&[Some("T01"), None, Some("T02"), Some("T05")], &h);
+        assert!(a.increasing);
+        assert_eq!(a.range, Some(("T01".to_string(), "T05".to_string())));
+        assert_eq!(a.hashes.len(), 3, "null ids are not hashed");
+        let b = chunk(&[Some("T07"), Some("T06")], &h);
+        assert!(!b.increasing);
+        assert_eq!(b.range, Some(("T06".to_string(), "T07".to_string())));
+        // no id repeats: nothing found, whichever way the batches come
+        assert!(found(&[&[Some("T01"), Some("T02")], &[Some("T03"), Some("T09")]]).is_empty());
+        assert!(found(&[&[Some("T03"), Some("T09")], &[Some("T01"), Some("T02")]]).is_empty());
+    }
+
+    #[test]
+    fn a_repeated_id_is_found_wherever_it_hides() {
+        // twice in one batch, not adjacent
+        assert_eq!(found(&[&[Some("T1"), Some("T3"), Some("T2"), Some("T1")]]), ["T1"]);
+        // twice in a row: not strictly increasing
+        assert_eq!(found(&[&[Some("T1"), Some("T1")]]), ["T1"]);
+        // two increasing batches whose ranges overlap in the repeated id (the first one's
+        // largest is the second one's smallest)
+        assert_eq!(found(&[&[Some("T1"), Some("T4")], &[Some("T4"), Some("T9")]]), ["T4"]);
+        // an increasing batch and an unordered one inside its range
+        assert_eq!(found(&[&[Some("T1"), Some("T5"), Some("T9")], &[Some("T6"), Some("T5")]]), ["T5"]);
+        // a chain of overlaps: the first and third batches share T2, the middle one spans both
+        assert_eq!(found(&[&[Some("T2"), Some("T3")], &[Some("T1"), Some("T8")], &[Some("T0"), Some("T2")]]), ["T2"]);
+        // a batch of nulls only has no range and no hashes
+        assert_eq!(found(&[&[None, None], &[Some("T1"), Some("T1")]]), ["T1"]);
+    }
+
+    proptest::proptest! {
+        /// Both ways of selecting the percentiles give quantile_exact's result, bit for bit:
+        /// any mix of unknown durations, ties and magnitudes.
+        #[test]
+        fn median_p90_is_quantile_exact(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(NO_TIME),
+                    0u64..4,
+                    0u64..3_600_000_000,
+                    0u64..(1u64 << 50),
+                ],
+                0..600,
+            )
+        ) {
+            let mut known: Vec<f64> = values.iter().filter(|&&v| v != NO_TIME).map(|&v| hours(v)).collect();
+            let expected = [
+                crate::udf::quantile(&mut known.clone(), 0.5),
+                crate::udf::quantile(&mut known, 0.9),
+            ];
+            let n = values.iter().filter(|&&v| v != NO_TIME).count();
+            let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
+            proptest::prop_assert_eq!(bits(median_p90(&mut values.clone(), n)), bits(expected));
+            proptest::prop_assert_eq!(bits(median_p90_radix(|| values.iter().copied())), bits(expected));
+        }
+    }
 }
