@@ -23,6 +23,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
     TimestampMicrosecondArray,
 };
+use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::HashMap;
@@ -242,8 +243,12 @@ impl Strings {
         g.ids.insert(v.to_string(), id);
         id
     }
-    fn codes(&self) -> Vec<Codes> {
-        self.inner.lock().expect("lock").codes.clone()
+    /// Bring `into` up to date with the codes of every string id so far.
+    fn codes_into(&self, into: &mut Vec<Codes>) {
+        let g = self.inner.lock().expect("lock");
+        if into.len() < g.codes.len() {
+            into.extend_from_slice(&g.codes[into.len()..]);
+        }
     }
     fn names(&self) -> Vec<String> {
         self.inner.lock().expect("lock").names.clone()
@@ -436,6 +441,11 @@ struct Acc {
     cat_cache: Vec<Vec<(u32, u32)>>,
     /// tickets of the checked window per stored (category_l1, category_l2) pair
     checked_categories: Vec<i64>,
+    /// the global string ids of the current row group's dictionaries, by the address of the
+    /// dictionary (held here, so the address stays its own)
+    dictionaries: HashMap<usize, (ArrayRef, Arc<[u32]>)>,
+    /// the codes of every string id (a copy of the shared table, brought up to date per batch)
+    codes: Vec<Codes>,
 }
 
 impl Acc {
@@ -650,6 +660,8 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
         .try_fold(
             || Acc::new(spec.topics.len(), spec.suspect_cap),
             |mut acc, t| -> Result<Acc> {
+                // a new column chunk: new dictionaries
+                acc.dictionaries.clear();
                 let file = &files[t.file];
                 let f = std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
                 let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
@@ -677,11 +689,12 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
         );
         let part = |k: usize| PARTS[k].load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9;
         eprintln!(
-            "profile: scan threads' time: columns {:.2} s, pass 1 {:.2} s, pass 2 {:.2} s, suspects {:.2} s",
+            "profile: scan threads' time: columns {:.2} s, pass 1 {:.2} s, pass 2 {:.2} s, ids {:.2} s, suspects {:.2} s",
             part(0),
             part(1),
             part(2),
-            part(3)
+            part(3),
+            part(4)
         );
     }
     Ok(out)
@@ -690,24 +703,104 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
 // ---------------------------------------------------------------------------------------------
 // one batch
 
-/// Per-row global string ids of a text column (0 = null); all 0 when the file lacks it.
-fn ids(shared: &Shared, batch: &RecordBatch, name: &str) -> Result<Vec<u32>> {
-    let n = batch.num_rows();
-    let Some(col) = batch.column_by_name(name) else { return Ok(vec![0; n]) };
-    let col = match col.data_type() {
-        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => col.clone(),
-        _ => cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?,
-    };
-    let dict = col.as_dictionary::<Int32Type>();
-    let values = dict.values().as_string::<i32>();
-    let map: Vec<u32> =
-        (0..values.len()).map(|i| if values.is_null(i) { 0 } else { shared.strings.id(values.value(i)) }).collect();
-    let keys = dict.keys();
-    Ok(if keys.null_count() == 0 {
-        keys.values().iter().map(|&k| map[k as usize]).collect()
-    } else {
-        keys.iter().map(|k| k.map_or(0, |k| map[k as usize])).collect()
-    })
+/// A text column of one batch: its dictionary keys, which rows are valid, and the global
+/// string id of each dictionary value. Read in place: no per-row copy is made.
+struct Text {
+    keys: ScalarBuffer<i32>,
+    valid: Option<BooleanBuffer>,
+    map: Arc<[u32]>,
+}
+
+impl Text {
+    fn new(shared: &Shared, acc: &mut Acc, batch: &RecordBatch, name: &str) -> Result<Text> {
+        let n = batch.num_rows();
+        let Some(col) = batch.column_by_name(name) else {
+            return Ok(Text { keys: ScalarBuffer::from(vec![0; n]), valid: None, map: Arc::from([0u32]) });
+        };
+        let col = match col.data_type() {
+            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => col.clone(),
+            _ => cast(col, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))?,
+        };
+        let dict = col.as_dictionary::<Int32Type>();
+        // the reader hands out one dictionary per column chunk to all its batches: map its
+        // values once (the cache holds the dictionary, so its address is not reused meanwhile)
+        let values = dict.values();
+        let key = Arc::as_ptr(values) as *const u8 as usize;
+        let map = match acc.dictionaries.get(&key) {
+            Some((_, map)) => map.clone(),
+            None => {
+                let v = values.as_string::<i32>();
+                let map: Arc<[u32]> =
+                    (0..v.len()).map(|i| if v.is_null(i) { 0 } else { shared.strings.id(v.value(i)) }).collect();
+                acc.dictionaries.insert(key, (values.clone(), map.clone()));
+                map
+            }
+        };
+        let keys = dict.keys();
+        let valid = keys.nulls().filter(|nulls| nulls.null_count() > 0).map(|nulls| nulls.inner().clone());
+        Ok(Text { keys: keys.values().clone(), valid, map })
+    }
+}
+
+/// A text column's slices for the per-row loop.
+#[derive(Clone, Copy)]
+struct TextRef<'a> {
+    keys: &'a [i32],
+    valid: Option<&'a BooleanBuffer>,
+    map: &'a [u32],
+}
+
+impl<'a> TextRef<'a> {
+    fn of(t: &'a Text) -> TextRef<'a> {
+        TextRef { keys: &t.keys, valid: t.valid.as_ref(), map: &t.map }
+    }
+    /// The global string id of row i (0 = null).
+    #[inline(always)]
+    fn id(&self, i: usize) -> u32 {
+        let g = self.map[self.keys[i] as usize];
+        match self.valid {
+            Some(v) => g * u32::from(v.value(i)),
+            None => g,
+        }
+    }
+}
+
+/// A timestamp column of one batch in µs, read in place ([`NULL_TIME`] for null).
+struct Time {
+    values: ScalarBuffer<i64>,
+    valid: Option<BooleanBuffer>,
+}
+
+impl Time {
+    fn new(batch: &RecordBatch, name: &str) -> Result<Time> {
+        Ok(match times(batch, name)? {
+            None => Time { values: ScalarBuffer::from(vec![NULL_TIME; batch.num_rows()]), valid: None },
+            Some(a) => Time {
+                valid: a.nulls().filter(|nulls| nulls.null_count() > 0).map(|nulls| nulls.inner().clone()),
+                values: a.values().clone(),
+            },
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TimeRef<'a> {
+    values: &'a [i64],
+    valid: Option<&'a BooleanBuffer>,
+}
+
+impl<'a> TimeRef<'a> {
+    fn of(t: &'a Time) -> TimeRef<'a> {
+        TimeRef { values: &t.values, valid: t.valid.as_ref() }
+    }
+    #[inline(always)]
+    fn at(&self, i: usize) -> i64 {
+        let v = self.values[i];
+        match self.valid {
+            Some(b) if !b.value(i) => NULL_TIME,
+            _ => v,
+        }
+    }
 }
 
 /// A timestamp column in µs (None when absent).
@@ -841,8 +934,9 @@ fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8,
 /// scored), 3 the period resolved no, 4 the period resolved yes.
 const CATS: [[C; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
 
-/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, suspects.
-static PARTS: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
+/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids,
+/// suspects.
+static PARTS: [std::sync::atomic::AtomicU64; 5] = [const { std::sync::atomic::AtomicU64::new(0) }; 5];
 
 fn lap(part: usize, t: &mut std::time::Instant) {
     let now = std::time::Instant::now();
@@ -855,21 +949,29 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     let spec = shared.spec;
     let n = batch.num_rows();
     acc.rows += n as u64;
-    let received = plain_times(batch, "received_at")?;
-    let (dispatched, responded, closed) =
-        (plain_times(batch, "dispatched_at")?, plain_times(batch, "responded_at")?, plain_times(batch, "closed_at")?);
-    let due_times = plain_times(batch, "due_at")?;
-    let district = ids(shared, batch, "district")?;
-    let street = ids(shared, batch, "street")?;
-    let department = ids(shared, batch, "department")?;
-    let l1 = ids(shared, batch, "category_l1")?;
-    let l2 = ids(shared, batch, "category_l2")?;
-    let l3 = ids(shared, batch, "category_l3")?;
-    let channel = ids(shared, batch, "channel")?;
-    let request_type = ids(shared, batch, "request_type")?;
-    let urgency = ids(shared, batch, "urgency")?;
-    let satisfaction = ids(shared, batch, "satisfaction")?;
-    let excluded = ids(shared, batch, "excluded_reason")?;
+    let owned_times = ["received_at", "dispatched_at", "responded_at", "closed_at", "due_at"]
+        .map(|c| Time::new(batch, c))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let [received, dispatched, responded, closed, due_times] = [0, 1, 2, 3, 4].map(|k| TimeRef::of(&owned_times[k]));
+    let owned_text = [
+        "district",
+        "street",
+        "department",
+        "category_l1",
+        "category_l2",
+        "category_l3",
+        "channel",
+        "request_type",
+        "urgency",
+        "satisfaction",
+        "excluded_reason",
+    ]
+    .map(|c| Text::new(shared, acc, batch, c))
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|k| TextRef::of(&owned_text[k]));
     // 0 null, 1 false, 2 true
     let resolved: Vec<u8> = match batch.column_by_name("resolved") {
         None => vec![0; n],
@@ -877,7 +979,8 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     };
     let ids_col = id_column(batch)?;
     // what each text value means (read after the ids above, so every id of the batch is in it)
-    let codes = shared.strings.codes();
+    shared.strings.codes_into(&mut acc.codes);
+    let codes = std::mem::take(&mut acc.codes);
     let check_districts = !spec.known_districts.is_empty();
 
     let (scan_start, _) = spec.scan_range();
@@ -925,22 +1028,26 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     lap(0, &mut clock);
 
     for i in 0..n {
-        let r = received[i];
+        let r = received.at(i);
         if r == NULL_TIME {
             continue;
         }
-        let (d, resp, cl, due) = (dispatched[i], responded[i], closed[i], due_times[i]);
+        let (d, resp, cl, due) = (dispatched.at(i), responded.at(i), closed.at(i), due_times.at(i));
+        let (dg, sg, pg) = (district.id(i), street.id(i), department.id(i));
+        let (c1, c2, c3) = (l1.id(i), l2.id(i), l3.id(i));
+        let (chg, rtg, ug, satg, xg) =
+            (channel.id(i), request_type.id(i), urgency.id(i), satisfaction.id(i), excluded.id(i));
         let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
         let res = resolved[i];
-        let x = excluded[i] as usize;
-        let (cx, cs) = (codes[x], codes[satisfaction[i] as usize]);
+        let x = xg as usize;
+        let (cx, cs) = (codes[x], codes[satg as usize]);
         let scored = has_d & !cx.configured;
         let sat = cs.satisfaction;
 
         // topics: any time, by their own windows
-        let topics = codes[l1[i] as usize].topics | codes[l2[i] as usize].topics | codes[l3[i] as usize].topics;
+        let topics = codes[c1 as usize].topics | codes[c2 as usize].topics | codes[c3 as usize].topics;
         if topics != 0 || spec.topics.len() > 64 {
-            topic_row(shared, acc, r, [l1[i], l2[i], l3[i]], topics, scored, res, sat);
+            topic_row(shared, acc, r, [c1, c2, c3], topics, scored, res, sat);
         }
         let day = (r - scan_start).div_euclid(MICROS_PER_DAY);
         if day < 0 || day >= day_month.len() as i64 {
@@ -951,12 +1058,12 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         month[i] = m;
         let in_period = (r >= p_start) & (r < p_end);
         let in_ye = (r >= ye_start) & (r < ye_end);
-        let unknown_channel = (channel[i] != 0) & (codes[channel[i] as usize].channel == 0);
-        let unknown_type = (request_type[i] != 0) & (codes[request_type[i] as usize].request_type == 0);
-        let unknown_sat = (satisfaction[i] != 0) & (sat == 0);
+        let unknown_channel = (chg != 0) & (codes[chg as usize].channel == 0);
+        let unknown_type = (rtg != 0) & (codes[rtg as usize].request_type == 0);
+        let unknown_sat = (satg != 0) & (sat == 0);
         let unknown_excl = (x != 0) & (cx.excluded == 0);
-        let uclass = codes[urgency[i] as usize].urgency;
-        let unknown_urgency = (urgency[i] != 0) & (uclass > 3);
+        let uclass = codes[ug as usize].urgency;
+        let unknown_urgency = (ug != 0) & (uclass > 3);
         let class = if uclass > 3 { 2 } else { uclass as usize };
         // out-of-order times (data_quality.sql and the checks); NULL_TIME is below every time
         let dispatched_early = has_d & (d < r);
@@ -974,26 +1081,26 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         fact[i] = fact_pattern(has_d, scored, rp, on_time, res, sat3);
 
         // units: the caches hold id + 1, 0 for null (→ NONE)
-        let g = district[i] as usize;
+        let g = dg as usize;
         let mut du = acc.district_unit[g];
         if du == 0 && g != 0 {
-            du = shared.units.id((0, district[i], 0)) + 1;
+            du = shared.units.id((0, dg, 0)) + 1;
             acc.district_unit[g] = du;
         }
         let row = &mut acc.street_unit[g];
         if row.len() < n_strings {
             row.resize(n_strings, 0);
         }
-        let s = street[i] as usize;
+        let s = sg as usize;
         let mut su = row[s];
         if su == 0 && s != 0 {
-            su = shared.units.id((1, district[i], street[i])) + 1;
+            su = shared.units.id((1, dg, sg)) + 1;
             row[s] = su;
         }
-        let p = department[i] as usize;
+        let p = pg as usize;
         let mut pu = acc.department_unit[p];
         if pu == 0 && p != 0 {
-            pu = shared.units.id((2, 0, department[i])) + 1;
+            pu = shared.units.id((2, 0, pg)) + 1;
             acc.department_unit[p] = pu;
         }
         let (du, su, pu) = (du.wrapping_sub(1), su.wrapping_sub(1), pu.wrapping_sub(1));
@@ -1016,21 +1123,21 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             chunk.close.push(span(cl));
         }
 
-        let row = &mut acc.cat_cache[l1[i] as usize];
+        let row = &mut acc.cat_cache[c1 as usize];
         if row.len() < n_strings {
             row.resize(n_strings, (0, 0));
         }
-        let c = &mut row[l2[i] as usize];
+        let c = &mut row[c2 as usize];
         if c.0 == 0 {
-            let l2c = if l2[i] != 0 { l2[i] } else { l1[i] };
-            *c = (shared.cats.id((l1[i], l2c)) + 1, shared.raw_cats.id((l1[i], l2[i])));
+            let l2c = if c2 != 0 { c2 } else { c1 };
+            *c = (shared.cats.id((c1, l2c)) + 1, shared.raw_cats.id((c1, c2)));
         }
         let (cid, rid) = (c.0 - 1, c.1);
         *slot(&mut acc.checked_categories, rid as usize) += 1;
 
         // categories and the city's mix: the period and a year earlier
         if in_period | in_ye {
-            if district[i] == 0 && null_district == NONE {
+            if dg == 0 && null_district == NONE {
                 null_district = shared.units.id((0, 0, 0));
             }
             cat[i] = cid;
@@ -1039,28 +1146,28 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
             catp[i] = (1 + u8::from(in_period) * (1 + answered)) | (u8::from(direct) << 3);
             let mix = [C::from(in_period), C::from(!in_period), C::from(direct)];
-            let ch = if channel[i] == 0 { shared.unknown_id } else { channel[i] };
-            let rt = if request_type[i] == 0 { shared.unknown_id } else { request_type[i] };
+            let ch = if chg == 0 { shared.unknown_id } else { chg };
+            let rt = if rtg == 0 { shared.unknown_id } else { rtg };
             add(slot(&mut acc.channel, ch as usize), &mix);
             add(slot(&mut acc.request_type, rt as usize), &mix);
             add(&mut acc.hour[r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as usize], &mix);
-            add(slot(&mut acc.cat_l1, l1[i] as usize), &CATS[(catp[i] & 7) as usize]);
+            add(slot(&mut acc.cat_l1, c1 as usize), &CATS[(catp[i] & 7) as usize]);
         }
 
         if in_period {
             q[0] += 1;
             q[cx.excluded as usize % 6] += i64::from(cx.excluded > 0);
-            let qscored = has_d & (excluded[i] == 0);
-            q[6] += i64::from(channel[i] == 0);
-            q[7] += i64::from(urgency[i] == 0);
-            q[8] += i64::from(l2[i] == 0);
-            q[9] += i64::from(street[i] == 0);
-            q[10] += i64::from(department[i] == 0);
+            let qscored = has_d & (xg == 0);
+            q[6] += i64::from(chg == 0);
+            q[7] += i64::from(ug == 0);
+            q[8] += i64::from(c2 == 0);
+            q[9] += i64::from(sg == 0);
+            q[10] += i64::from(pg == 0);
             q[11] += i64::from(!has_d);
             q[12] += i64::from(has_d & !has_resp);
             q[13] += i64::from(has_d & !has_cl);
             q[14] += i64::from(qscored & (res == 0));
-            q[15] += i64::from(qscored & (satisfaction[i] == 0));
+            q[15] += i64::from(qscored & (satg == 0));
             q[16] += i64::from(dispatched_early);
             q[17] += i64::from(responded_before_dispatched);
             q[18] += i64::from(closed_before_dispatched);
@@ -1077,9 +1184,9 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         // the data checks' window is the scanned months
         acc.checked_days[day] += 1;
         let bad = ids_col.as_ref().is_none_or(|c| c.is_null(i))
-            | (request_type[i] == 0)
-            | (l1[i] == 0)
-            | (district[i] == 0)
+            | (rtg == 0)
+            | (c1 == 0)
+            | (dg == 0)
             | dispatched_early
             | responded_early
             | closed_early
@@ -1090,10 +1197,11 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             | unknown_urgency
             | unknown_sat
             | unknown_excl
-            | (check_districts & (district[i] != 0) && !codes[district[i] as usize].known_district);
+            | (check_districts & (dg != 0) && !codes[dg as usize].known_district);
         suspect[i] = bad;
         any_suspect |= bad;
     }
+    acc.codes = codes;
     for (a, b) in acc.quality.iter_mut().zip(q) {
         *a += b;
     }
@@ -1165,6 +1273,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     lap(2, &mut clock);
     acc.durations.extend(dur);
     acc.hashes.push(IdChunk::new(ids_col.as_ref(), (0..n).filter(|&i| month[i] != SKIP), hasher));
+    lap(3, &mut clock);
     if any_suspect && acc.suspect_rows <= acc.cap {
         let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
         acc.suspect_rows += rows.num_rows();
@@ -1174,7 +1283,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             acc.suspects.clear();
         }
     }
-    lap(3, &mut clock);
+    lap(4, &mut clock);
     Ok(())
 }
 
