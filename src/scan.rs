@@ -757,7 +757,8 @@ impl<'a> TextRef<'a> {
     /// The global string id of row i (0 = null).
     #[inline(always)]
     fn id(&self, i: usize) -> u32 {
-        let g = self.map[self.keys[i] as usize];
+        // a null row's key may be anything (an all-null column has no dictionary values)
+        let g = self.map.get(self.keys[i] as usize).copied().unwrap_or(0);
         match self.valid {
             Some(v) => g * u32::from(v.value(i)),
             None => g,
