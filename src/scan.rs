@@ -288,6 +288,8 @@ struct Shared<'a> {
     spec: &'a Spec,
     strings: Strings,
     units: Keys<UnitKey>,
+    /// (district, street) pairs as stored
+    places: Keys<(u32, u32)>,
     /// (category_l1, coalesce(category_l2, category_l1))
     cats: Keys<(u32, u32)>,
     /// (category_l1, category_l2) as stored, for the checks' checked_categories
@@ -410,8 +412,13 @@ struct Acc {
     cap: usize,
     rows: u64,
     city: Vec<[C; F]>,
-    /// [unit * months + month]
+    /// [unit * months + month]: the departments' during the scan, then every unit's (finish adds
+    /// the places into their streets and districts)
     units: Vec<[C; F]>,
+    /// [place * months + month]
+    places: Vec<[C; F]>,
+    /// [place][category]
+    cat_place: Vec<Vec<[C; 4]>>,
     /// durations of the period's scored tickets, one chunk per batch (no reallocation)
     durations: Vec<DurationChunk>,
     /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category], [unit][category]
@@ -433,10 +440,12 @@ struct Acc {
     suspects: Vec<RecordBatch>,
     suspect_rows: usize,
     // per-thread caches of global ids
-    district_unit: Vec<u32>,
+    /// [district][street] → place id + 1 (0: not yet known here); a place is a (district,
+    /// street) pair, either null: the streets and districts add up from the places
+    place_cache: Vec<Vec<u32>>,
+    /// [place] → (district unit, street unit), NONE for none (set with place_cache)
+    place_units: Vec<(u32, u32)>,
     department_unit: Vec<u32>,
-    /// [district][street] → street unit id + 1 (0: not yet known)
-    street_unit: Vec<Vec<u32>>,
     /// [category_l1][category_l2] → (category id + 1, stored-pair id); 0: not yet known
     cat_cache: Vec<Vec<(u32, u32)>>,
     /// tickets of the checked window per stored (category_l1, category_l2) pair
@@ -462,6 +471,8 @@ impl Acc {
         self.rows += b.rows;
         merge_vec(&mut self.city, b.city);
         merge_vec(&mut self.units, b.units);
+        merge_vec(&mut self.places, b.places);
+        merge_nested(&mut self.cat_place, b.cat_place);
         self.durations.extend(b.durations);
         merge_vec(&mut self.cat_l1, b.cat_l1);
         merge_vec(&mut self.cat_city, b.cat_city);
@@ -648,6 +659,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
         spec,
         strings,
         units: Keys::default(),
+        places: Keys::default(),
         cats: Keys::default(),
         raw_cats: Keys::default(),
         topic_ids,
@@ -999,20 +1011,16 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     let mut fact = vec![0u8; n];
     // category pattern (CATS) | 8 when a direct answer (not dispatched)
     let mut catp = vec![0u8; n];
-    let mut unit = [vec![NONE; n], vec![NONE; n], vec![NONE; n]];
+    // place and department unit of each row
+    let mut unit = [vec![NONE; n], vec![NONE; n]];
     let mut cat = vec![0u32; n];
-    let mut null_district = NONE;
     // the thread's id caches cover every string id of the batch (0 = null → NONE)
     let n_strings = codes.len();
-    for cache in [&mut acc.district_unit, &mut acc.department_unit] {
-        if cache.len() < n_strings {
-            cache.resize(n_strings, 0);
-        }
+    if acc.department_unit.len() < n_strings {
+        acc.department_unit.resize(n_strings, 0);
     }
-    for cache in [&mut acc.street_unit] {
-        if cache.len() < n_strings {
-            cache.resize(n_strings, Vec::new());
-        }
+    if acc.place_cache.len() < n_strings {
+        acc.place_cache.resize(n_strings, Vec::new());
     }
     if acc.cat_cache.len() < n_strings {
         acc.cat_cache.resize(n_strings, Vec::new());
@@ -1081,33 +1089,31 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
         let sat3 = if sat <= 3 { sat } else { 0 };
         fact[i] = fact_pattern(has_d, scored, rp, on_time, res, sat3);
 
-        // units: the caches hold id + 1, 0 for null (→ NONE)
-        let g = dg as usize;
-        let mut du = acc.district_unit[g];
-        if du == 0 && g != 0 {
-            du = shared.units.id((0, dg, 0)) + 1;
-            acc.district_unit[g] = du;
-        }
-        let row = &mut acc.street_unit[g];
+        // units: the caches hold id + 1, 0 for not yet known (a place) or null (a department)
+        let row = &mut acc.place_cache[dg as usize];
         if row.len() < n_strings {
             row.resize(n_strings, 0);
         }
-        let s = sg as usize;
-        let mut su = row[s];
-        if su == 0 && s != 0 {
-            su = shared.units.id((1, dg, sg)) + 1;
-            row[s] = su;
+        let mut place = row[sg as usize];
+        if place == 0 {
+            let id = shared.places.id((dg, sg));
+            place = id + 1;
+            row[sg as usize] = place;
+            let du = if dg != 0 { shared.units.id((0, dg, 0)) } else { NONE };
+            let su = if sg != 0 { shared.units.id((1, dg, sg)) } else { NONE };
+            *slot(&mut acc.place_units, id as usize) = (du, su);
         }
+        let place = place - 1;
+        let (du, su) = acc.place_units[place as usize];
         let p = pg as usize;
         let mut pu = acc.department_unit[p];
         if pu == 0 && p != 0 {
             pu = shared.units.id((2, 0, pg)) + 1;
             acc.department_unit[p] = pu;
         }
-        let (du, su, pu) = (du.wrapping_sub(1), su.wrapping_sub(1), pu.wrapping_sub(1));
-        unit[0][i] = du;
-        unit[1][i] = su;
-        unit[2][i] = pu;
+        let pu = pu.wrapping_sub(1);
+        unit[0][i] = place;
+        unit[1][i] = pu;
 
         // durations of the period's scored tickets
         if in_period & scored {
@@ -1138,9 +1144,6 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
 
         // categories and the city's mix: the period and a year earlier
         if in_period | in_ye {
-            if dg == 0 && null_district == NONE {
-                null_district = shared.units.id((0, 0, 0));
-            }
             cat[i] = cid;
             let direct = in_period & !has_d;
             let answered = u8::from(scored & (res > 0)) * (res);
@@ -1208,9 +1211,12 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     }
     lap(1, &mut clock);
     // pass 2: the large tables, one tight loop each
-    let n_units = shared.units.len();
+    let (n_units, n_places) = (shared.units.len(), shared.places.len());
     if acc.units.len() < n_units * n_months {
         acc.units.resize(n_units * n_months, [0; F]);
+    }
+    if acc.places.len() < n_places * n_months {
+        acc.places.resize(n_places * n_months, [0; F]);
     }
     if acc.city.len() < n_months {
         acc.city.resize(n_months, [0; F]);
@@ -1220,11 +1226,11 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
             add(&mut acc.city[month[i] as usize], &FACTS[fact[i] as usize]);
         }
     }
-    for units in &unit {
+    for (table, units) in [&mut acc.places, &mut acc.units].into_iter().zip(&unit) {
         for i in 0..n {
             let u = units[i];
             if u != NONE && month[i] != SKIP {
-                add(&mut acc.units[u as usize * n_months + month[i] as usize], &FACTS[fact[i] as usize]);
+                add(&mut table[u as usize * n_months + month[i] as usize], &FACTS[fact[i] as usize]);
             }
         }
     }
@@ -1232,21 +1238,20 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
     if acc.cat_unit.len() < n_units {
         acc.cat_unit.resize(n_units, Vec::new());
     }
+    if acc.cat_place.len() < n_places {
+        acc.cat_place.resize(n_places, Vec::new());
+    }
     if acc.cat_city.len() < n_cats {
         acc.cat_city.resize(n_cats, [0; 4]);
     }
-    for (t, units) in unit.iter().enumerate() {
+    for (table, units) in [&mut acc.cat_place, &mut acc.cat_unit].into_iter().zip(&unit) {
         for i in 0..n {
             let p = catp[i] & 7;
-            if p == 0 {
+            let u = units[i];
+            if p == 0 || u == NONE {
                 continue;
             }
-            let u = match units[i] {
-                NONE if t == 0 => null_district,
-                NONE => continue,
-                u => u,
-            };
-            let row = &mut acc.cat_unit[u as usize];
+            let row = &mut table[u as usize];
             if row.len() < n_cats {
                 row.resize(n_cats, [0; 4]);
             }
@@ -1407,8 +1412,9 @@ impl Names {
 
 fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHasher, mut acc: Acc) -> Result<Output> {
     let spec = shared.spec;
-    let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
     let n_months = spec.months.len() - 1;
+    add_places(shared, &mut acc, n_months);
+    let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
 
     // unit_month and city_month (the SQL's row order is none; the consumers aggregate)
     let mut unit_month = FactRows::default();
@@ -1548,6 +1554,46 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         repeated,
         rows_read: acc.rows,
     })
+}
+
+/// Add each place's counts into its street (when it has one) and its district (a null district
+/// too, for the category counts, as category_facts.sql groups by district).
+fn add_places(shared: &Shared, acc: &mut Acc, n_months: usize) {
+    let places = shared.places.all();
+    let targets: Vec<(u32, u32)> = places
+        .iter()
+        .map(|&(d, s)| (shared.units.id((0, d, 0)), if s != 0 { shared.units.id((1, d, s)) } else { NONE }))
+        .collect();
+    let n_units = shared.units.len();
+    if acc.units.len() < n_units * n_months {
+        acc.units.resize(n_units * n_months, [0; F]);
+    }
+    if acc.cat_unit.len() < n_units {
+        acc.cat_unit.resize(n_units, Vec::new());
+    }
+    for (p, (&(d, _), &(du, su))) in places.iter().zip(&targets).enumerate() {
+        // the months: a null district is no district unit
+        for m in 0..n_months {
+            let Some(f) = acc.places.get(p * n_months + m).copied() else { break };
+            for u in [if d != 0 { du } else { NONE }, su] {
+                if u != NONE {
+                    add(&mut acc.units[u as usize * n_months + m], &f);
+                }
+            }
+        }
+        let Some(cats) = acc.cat_place.get(p) else { continue };
+        for u in [du, su] {
+            if u != NONE {
+                let row = &mut acc.cat_unit[u as usize];
+                if row.len() < cats.len() {
+                    row.resize(cats.len(), [0; 4]);
+                }
+                for (a, b) in row.iter_mut().zip(cats) {
+                    add(a, b);
+                }
+            }
+        }
+    }
 }
 
 /// The ticket_id hashes that occur more than once. A batch whose ids come strictly increasing
