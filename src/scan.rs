@@ -681,9 +681,9 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                     .with_projection(file.mask.clone())
                     .with_batch_size(BATCH_ROWS)
                     .build()?;
-                for batch in reader {
+                for (k, batch) in reader.enumerate() {
                     let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
-                    rows(&shared, &hasher, &mut acc, &batch)
+                    rows(&shared, &hasher, &mut acc, &batch, (t.file, t.row_group, k))
                         .with_context(|| format!("scanning {}", file.path.display()))?;
                 }
                 Ok(acc)
@@ -853,34 +853,40 @@ fn id_hashes(batch: &RecordBatch, hasher: &impl std::hash::BuildHasher) -> Resul
     })
 }
 
-/// The hashed ticket_ids of one batch's checked window, with the range of the ids when they
-/// come strictly increasing: such a batch holds no id twice, and when no other batch's range
-/// overlaps its range, none of its ids repeats anywhere (see [`repeated_hashes`]).
+/// Where a batch was read: (file, row group, batch within the row group).
+type BatchAt = (usize, usize, usize);
+
+/// The ticket_ids of one batch's checked window: their range, and their hashes unless they come
+/// strictly increasing. Such a batch holds no id twice, and when no other batch's range overlaps
+/// its range, none of its ids repeats anywhere: its ids are never hashed. When another range
+/// does overlap it, the batch is read again for its hashes (see [`to_search`]).
 struct IdChunk {
-    hashes: Vec<u64>,
+    at: BatchAt,
+    /// None: not hashed (the ids come strictly increasing)
+    hashes: Option<Vec<u64>>,
     /// (smallest, largest) id; None when there is none
     range: Option<(String, String)>,
-    increasing: bool,
 }
 
 impl IdChunk {
-    fn new(
+    fn new<I: Iterator<Item = usize>>(
+        at: BatchAt,
         ids: Option<&StringViewArray>,
-        rows: impl Iterator<Item = usize>,
+        rows: impl Fn() -> I,
         hasher: &impl std::hash::BuildHasher,
     ) -> IdChunk {
-        let mut chunk = IdChunk { hashes: Vec::new(), range: None, increasing: true };
+        let mut chunk = IdChunk { at, hashes: None, range: None };
         let Some(ids) = ids else { return chunk };
         let (mut lo, mut hi): (Option<&str>, Option<&str>) = (None, None);
-        for i in rows {
+        let mut increasing = true;
+        for i in rows() {
             if ids.is_null(i) {
                 continue;
             }
             let v = ids.value(i);
-            chunk.hashes.push(hasher.hash_one(v));
             match hi {
                 Some(h) if v <= h => {
-                    chunk.increasing = false;
+                    increasing = false;
                     if lo.is_some_and(|l| v < l) {
                         lo = Some(v);
                     }
@@ -894,8 +900,20 @@ impl IdChunk {
             }
         }
         chunk.range = lo.zip(hi).map(|(a, b)| (a.to_string(), b.to_string()));
+        if !increasing {
+            chunk.hashes = Some(hashes_of(ids, rows(), hasher));
+        }
         chunk
     }
+}
+
+/// The hashes of the non-null ids of `rows`.
+fn hashes_of(
+    ids: &StringViewArray,
+    rows: impl Iterator<Item = usize>,
+    hasher: &impl std::hash::BuildHasher,
+) -> Vec<u64> {
+    rows.filter(|&i| ids.is_valid(i)).map(|i| hasher.hash_one(ids.value(i))).collect()
 }
 
 /// Marks a row outside the scanned months in the per-row month index.
@@ -957,7 +975,13 @@ fn lap(part: usize, t: &mut std::time::Instant) {
     *t = now;
 }
 
-fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, batch: &RecordBatch) -> Result<()> {
+fn rows(
+    shared: &Shared,
+    hasher: &impl std::hash::BuildHasher,
+    acc: &mut Acc,
+    batch: &RecordBatch,
+    at: BatchAt,
+) -> Result<()> {
     let mut clock = std::time::Instant::now();
     let spec = shared.spec;
     let n = batch.num_rows();
@@ -1278,7 +1302,7 @@ fn rows(shared: &Shared, hasher: &impl std::hash::BuildHasher, acc: &mut Acc, ba
 
     lap(2, &mut clock);
     acc.durations.extend(dur);
-    acc.hashes.push(IdChunk::new(ids_col.as_ref(), (0..n).filter(|&i| month[i] != SKIP), hasher));
+    acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
     if any_suspect && acc.suspect_rows <= acc.cap {
         let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
@@ -1410,7 +1434,12 @@ impl Names {
     }
 }
 
-fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHasher, mut acc: Acc) -> Result<Output> {
+fn finish(
+    shared: &Shared,
+    files: &[FileMeta],
+    hasher: &(impl std::hash::BuildHasher + Sync),
+    mut acc: Acc,
+) -> Result<Output> {
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     add_places(shared, &mut acc, n_months);
@@ -1457,7 +1486,7 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         },
         || {
             let t = std::time::Instant::now();
-            let r = repeated_hashes(hashes);
+            let r = searched_hashes(hashes, |at| rehash(files, spec, hasher, at)).map(repeated_hashes);
             if std::env::var_os("HOTLINE_PROFILE").is_some() {
                 eprintln!("profile: scan results: repeated ids {:.2} s", t.elapsed().as_secs_f64());
             }
@@ -1465,6 +1494,7 @@ fn finish(shared: &Shared, files: &[FileMeta], hasher: &impl std::hash::BuildHas
         },
     );
     let durations = durations?;
+    let repeated = repeated?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
     }
@@ -1596,10 +1626,10 @@ fn add_places(shared: &Shared, acc: &mut Acc, n_months: usize) {
     }
 }
 
-/// The ticket_id hashes that occur more than once. A batch whose ids come strictly increasing
-/// and whose id range overlaps no other batch's holds no repeated id: only the other batches'
-/// hashes are searched (all of them when the ids come in no order).
-fn repeated_hashes(chunks: Vec<IdChunk>) -> Vec<u64> {
+/// Which batches' ids the search for repeated ids must see: a batch whose ids come strictly
+/// increasing and whose id range overlaps no other batch's holds no repeated id; every other
+/// batch is searched (all of them when the ids come in no order).
+fn to_search(chunks: &[IdChunk]) -> Vec<bool> {
     // clusters of overlapping ranges, by the smallest id
     let mut order: Vec<usize> = (0..chunks.len()).filter(|&k| chunks[k].range.is_some()).collect();
     order.sort_by(|&a, &b| chunks[a].range.as_ref().map(|r| &r.0).cmp(&chunks[b].range.as_ref().map(|r| &r.0)));
@@ -1619,11 +1649,33 @@ fn repeated_hashes(chunks: Vec<IdChunk>) -> Vec<u64> {
             end += 1;
         }
         for &c in &order[k..end] {
-            search[c] = end - k > 1 || !chunks[c].increasing;
+            search[c] = end - k > 1 || chunks[c].hashes.is_some();
         }
         k = end;
     }
-    let hashes: Vec<Vec<u64>> = chunks.into_iter().zip(search).filter(|(_, s)| *s).map(|(c, _)| c.hashes).collect();
+    search
+}
+
+/// The ticket_id hashes of the batches [`to_search`] picks, those not hashed in the scan
+/// fetched by `rehash` (by where they were read).
+fn searched_hashes(
+    chunks: Vec<IdChunk>,
+    rehash: impl FnOnce(&[BatchAt]) -> Result<HashMap<BatchAt, Vec<u64>>>,
+) -> Result<Vec<Vec<u64>>> {
+    let search = to_search(&chunks);
+    let missing: Vec<BatchAt> =
+        chunks.iter().zip(&search).filter(|(c, s)| **s && c.hashes.is_none()).map(|(c, _)| c.at).collect();
+    let mut fetched = if missing.is_empty() { HashMap::default() } else { rehash(&missing)? };
+    Ok(chunks
+        .into_iter()
+        .zip(search)
+        .filter(|(_, s)| *s)
+        .map(|(c, _)| c.hashes.unwrap_or_else(|| fetched.remove(&c.at).unwrap_or_default()))
+        .collect())
+}
+
+/// The hashes that occur more than once.
+fn repeated_hashes(hashes: Vec<Vec<u64>>) -> Vec<u64> {
     // bucket the hashes by their top byte (a counting sort), then sort the buckets in parallel
     let mut start = vec![0usize; 257];
     for chunk in &hashes {
@@ -1663,6 +1715,47 @@ fn repeated_hashes(chunks: Vec<IdChunk>) -> Vec<u64> {
             out
         })
         .collect()
+}
+
+/// The hashes of the checked window's ticket_ids of the batches `at`, read again (only the
+/// batches of increasing ids whose range another batch's overlaps).
+fn rehash(
+    files: &[FileMeta],
+    spec: &Spec,
+    hasher: &impl std::hash::BuildHasher,
+    at: &[BatchAt],
+) -> Result<HashMap<BatchAt, Vec<u64>>> {
+    let (a, b) = spec.scan_range();
+    let mut groups: Vec<(usize, usize)> = at.iter().map(|&(f, g, _)| (f, g)).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut out = HashMap::default();
+    for (f, g) in groups {
+        let file = &files[f];
+        let schema = file.meta.schema();
+        let roots: Vec<usize> = ["ticket_id", "received_at"].iter().filter_map(|c| schema.index_of(c).ok()).collect();
+        let mask = ProjectionMask::roots(file.meta.metadata().file_metadata().schema_descr(), roots);
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?,
+            file.meta.clone(),
+        )
+        .with_row_groups(vec![g])
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()?;
+        for (k, batch) in reader.enumerate() {
+            if !at.contains(&(f, g, k)) {
+                continue;
+            }
+            let batch = batch?;
+            let received = plain_times(&batch, "received_at")?;
+            let Some(ids) = id_column(&batch)? else { continue };
+            let rows =
+                (0..batch.num_rows()).filter(|&i| received[i] != NULL_TIME && received[i] >= a && received[i] < b);
+            out.insert((f, g, k), hashes_of(&ids, rows, hasher));
+        }
+    }
+    Ok(out)
 }
 
 /// The checked window's rows whose ticket_id hashes into `set`: a second read, only when a
@@ -2102,53 +2195,74 @@ mod tests {
     use super::*;
     use std::hash::BuildHasher;
 
-    /// A batch's id chunk as the scan makes it, hashing with `h`.
-    fn chunk(ids: &[Option<&str>], h: &impl std::hash::BuildHasher) -> IdChunk {
-        let col = StringViewArray::from(ids.to_vec());
-        IdChunk::new(Some(&col), 0..ids.len(), h)
+    fn hasher() -> impl std::hash::BuildHasher + Clone {
+        datafusion::common::HashMap::<u8, u8>::default().hasher().clone()
     }
 
-    fn found(batches: &[&[Option<&str>]]) -> Vec<String> {
-        let h = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
+    /// Batch k's id chunk as the scan makes it.
+    fn chunk(k: usize, ids: &[Option<&str>], h: &impl std::hash::BuildHasher) -> IdChunk {
+        let col = StringViewArray::from(ids.to_vec());
+        IdChunk::new((0, 0, k), Some(&col), || 0..ids.len(), h)
+    }
+
+    /// The repeated ids of these batches, and how many batches had to be hashed again.
+    fn found(batches: &[&[Option<&str>]]) -> (Vec<String>, usize) {
+        let h = hasher();
         let all: Vec<&str> = batches.iter().flat_map(|b| b.iter().flatten().copied()).collect();
-        let repeated = repeated_hashes(batches.iter().map(|b| chunk(b, &h)).collect());
+        let chunks = batches.iter().enumerate().map(|(k, b)| chunk(k, b, &h)).collect();
+        let mut again = 0;
+        let hashes = searched_hashes(chunks, |at| {
+            again = at.len();
+            Ok(at
+                .iter()
+                .map(|&(_, _, k)| {
+                    ((0, 0, k), hashes_of(&StringViewArray::from(batches[k].to_vec()), 0..batches[k].len(), &h))
+                })
+                .collect())
+        })
+        .expect("hashes");
+        let repeated = repeated_hashes(hashes);
         let mut out: Vec<String> =
             all.iter().filter(|v| repeated.contains(&h.hash_one(**v))).map(|v| v.to_string()).collect();
         out.sort();
         out.dedup();
-        out
+        (out, again)
     }
 
     #[test]
     fn increasing_batches_in_disjoint_ranges_are_not_searched() {
-        let h = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
-        let a = chunk(&[Some("T01"), None, Some("T02"), Some("T05")], &h);
-        assert!(a.increasing);
+        let h = hasher();
+        let a = chunk(0, &[Some("T01"), None, Some("T02"), Some("T05")], &h);
+        assert!(a.hashes.is_none(), "increasing ids are not hashed");
         assert_eq!(a.range, Some(("T01".to_string(), "T05".to_string())));
-        assert_eq!(a.hashes.len(), 3, "null ids are not hashed");
-        let b = chunk(&[Some("T07"), Some("T06")], &h);
-        assert!(!b.increasing);
+        let b = chunk(1, &[Some("T07"), None, Some("T06")], &h);
+        assert_eq!(b.hashes.as_ref().map(Vec::len), Some(2), "null ids are not hashed");
         assert_eq!(b.range, Some(("T06".to_string(), "T07".to_string())));
-        // no id repeats: nothing found, whichever way the batches come
-        assert!(found(&[&[Some("T01"), Some("T02")], &[Some("T03"), Some("T09")]]).is_empty());
-        assert!(found(&[&[Some("T03"), Some("T09")], &[Some("T01"), Some("T02")]]).is_empty());
+        assert_eq!(to_search(&[a, b]), [false, true]);
+        // no id repeats: nothing found, nothing read again, whichever way the batches come
+        assert_eq!(found(&[&[Some("T01"), Some("T02")], &[Some("T03"), Some("T09")]]), (vec![], 0));
+        assert_eq!(found(&[&[Some("T03"), Some("T09")], &[Some("T01"), Some("T02")]]), (vec![], 0));
     }
 
     #[test]
     fn a_repeated_id_is_found_wherever_it_hides() {
+        let one = |v: &str| vec![v.to_string()];
         // twice in one batch, not adjacent
-        assert_eq!(found(&[&[Some("T1"), Some("T3"), Some("T2"), Some("T1")]]), ["T1"]);
+        assert_eq!(found(&[&[Some("T1"), Some("T3"), Some("T2"), Some("T1")]]), (one("T1"), 0));
         // twice in a row: not strictly increasing
-        assert_eq!(found(&[&[Some("T1"), Some("T1")]]), ["T1"]);
+        assert_eq!(found(&[&[Some("T1"), Some("T1")]]), (one("T1"), 0));
         // two increasing batches whose ranges overlap in the repeated id (the first one's
-        // largest is the second one's smallest)
-        assert_eq!(found(&[&[Some("T1"), Some("T4")], &[Some("T4"), Some("T9")]]), ["T4"]);
+        // largest is the second one's smallest): both are read again
+        assert_eq!(found(&[&[Some("T1"), Some("T4")], &[Some("T4"), Some("T9")]]), (one("T4"), 2));
         // an increasing batch and an unordered one inside its range
-        assert_eq!(found(&[&[Some("T1"), Some("T5"), Some("T9")], &[Some("T6"), Some("T5")]]), ["T5"]);
+        assert_eq!(found(&[&[Some("T1"), Some("T5"), Some("T9")], &[Some("T6"), Some("T5")]]), (one("T5"), 1));
         // a chain of overlaps: the first and third batches share T2, the middle one spans both
-        assert_eq!(found(&[&[Some("T2"), Some("T3")], &[Some("T1"), Some("T8")], &[Some("T0"), Some("T2")]]), ["T2"]);
+        assert_eq!(
+            found(&[&[Some("T2"), Some("T3")], &[Some("T1"), Some("T8")], &[Some("T0"), Some("T2")]]),
+            (one("T2"), 3)
+        );
         // a batch of nulls only has no range and no hashes
-        assert_eq!(found(&[&[None, None], &[Some("T1"), Some("T1")]]), ["T1"]);
+        assert_eq!(found(&[&[None, None], &[Some("T1"), Some("T1")]]), (one("T1"), 0));
     }
 
     proptest::proptest! {
