@@ -152,8 +152,9 @@ pub struct Output {
     /// repeated ticket_id; None when there were more than [`SUSPECT_CAP`]: the row checks must
     /// then read the whole window.
     pub suspects: Option<Vec<RecordBatch>>,
-    /// Every row of a ticket_id that occurs more than once in the window (found by hashing
-    /// every ticket_id): all that duplicate_ticket_id.sql needs, however many other suspects.
+    /// Every row of a ticket_id that occurs more than once in the window (found from every
+    /// batch's id range and the hashes of the batches that need them, see [`IdChunk`]): all
+    /// that duplicate_ticket_id.sql needs, however many other suspects.
     pub repeated: Vec<RecordBatch>,
     pub rows_read: u64,
 }
