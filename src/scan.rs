@@ -1039,6 +1039,10 @@ fn rows(
     // place and department unit of each row
     let mut unit = [vec![NONE; n], vec![NONE; n]];
     let mut cat = vec![0u32; n];
+    // for the small tables, added in pass 2: channel and request type (as counted: null is
+    // "unknown"), category_l1, stored category pair, hour of the day, day of the checked window
+    let (mut chv, mut rtv, mut l1v, mut rawv) = (vec![0u32; n], vec![0u32; n], vec![0u32; n], vec![0u32; n]);
+    let (mut hourv, mut dayv) = (vec![0u8; n], vec![0u32; n]);
     // the thread's id caches cover every string id of the batch (0 = null → NONE)
     let n_strings = codes.len();
     if acc.department_unit.len() < n_strings {
@@ -1165,7 +1169,8 @@ fn rows(
             *c = (shared.cats.id((c1, l2c)) + 1, shared.raw_cats.id((c1, c2)));
         }
         let (cid, rid) = (c.0 - 1, c.1);
-        *slot(&mut acc.checked_categories, rid as usize) += 1;
+        rawv[i] = rid;
+        dayv[i] = day as u32;
 
         // categories and the city's mix: the period and a year earlier
         if in_period | in_ye {
@@ -1174,13 +1179,10 @@ fn rows(
             let answered = u8::from(scored & (res > 0)) * (res);
             // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
             catp[i] = (1 + u8::from(in_period) * (1 + answered)) | (u8::from(direct) << 3);
-            let mix = [C::from(in_period), C::from(!in_period), C::from(direct)];
-            let ch = if chg == 0 { shared.unknown_id } else { chg };
-            let rt = if rtg == 0 { shared.unknown_id } else { rtg };
-            add(slot(&mut acc.channel, ch as usize), &mix);
-            add(slot(&mut acc.request_type, rt as usize), &mix);
-            add(&mut acc.hour[r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as usize], &mix);
-            add(slot(&mut acc.cat_l1, c1 as usize), &CATS[(catp[i] & 7) as usize]);
+            chv[i] = if chg == 0 { shared.unknown_id } else { chg };
+            rtv[i] = if rtg == 0 { shared.unknown_id } else { rtg };
+            l1v[i] = c1;
+            hourv[i] = r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as u8;
         }
 
         if in_period {
@@ -1207,11 +1209,9 @@ fn rows(
             q[23] += i64::from(unknown_sat);
             q[24] += i64::from(unknown_excl);
             q[25] += i64::from(qscored & (due != NULL_TIME));
-            acc.daily[((r - p_start) / MICROS_PER_DAY) as usize] += 1;
         }
 
         // the data checks' window is the scanned months
-        acc.checked_days[day] += 1;
         let bad = ids_col.as_ref().is_none_or(|c| c.is_null(i))
             | (rtg == 0)
             | (c1 == 0)
@@ -1301,6 +1301,45 @@ fn rows(
         }
     }
 
+    // the small tables
+    for table in [&mut acc.channel, &mut acc.request_type] {
+        if table.len() < n_strings {
+            table.resize(n_strings, [0; 3]);
+        }
+    }
+    if acc.cat_l1.len() < n_strings {
+        acc.cat_l1.resize(n_strings, [0; 4]);
+    }
+    let n_raw = shared.raw_cats.len();
+    if acc.checked_categories.len() < n_raw {
+        acc.checked_categories.resize(n_raw, 0);
+    }
+    // (tickets, tickets_year_earlier, direct) by category pattern | 8 for direct
+    let mix: [[C; 3]; 16] = std::array::from_fn(|p| match p & 7 {
+        0 => [0, 0, 0],
+        1 => [0, 1, 0],
+        _ => [1, 0, C::from(p >> 3 == 1)],
+    });
+    let period_offset = ((p_start - scan_start) / MICROS_PER_DAY) as u32;
+    for i in 0..n {
+        if month[i] == SKIP {
+            continue;
+        }
+        acc.checked_days[dayv[i] as usize] += 1;
+        acc.checked_categories[rawv[i] as usize] += 1;
+        let p = catp[i] as usize;
+        if p & 7 == 0 {
+            continue;
+        }
+        let m = &mix[p];
+        add(&mut acc.channel[chv[i] as usize], m);
+        add(&mut acc.request_type[rtv[i] as usize], m);
+        add(&mut acc.hour[hourv[i] as usize], m);
+        add(&mut acc.cat_l1[l1v[i] as usize], &CATS[p & 7]);
+        if p & 7 >= 2 {
+            acc.daily[(dayv[i] - period_offset) as usize] += 1;
+        }
+    }
     lap(2, &mut clock);
     acc.durations.extend(dur);
     acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
