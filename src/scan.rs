@@ -29,7 +29,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef
 use datafusion::common::HashMap;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
 use datafusion::parquet::file::statistics::Statistics;
 use rayon::prelude::*;
@@ -422,7 +422,8 @@ struct Acc {
     cat_place: Vec<Vec<[C; 4]>>,
     /// durations of the period's scored tickets, one chunk per batch (no reallocation)
     durations: Vec<DurationChunk>,
-    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category], [unit][category]
+    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category],
+    /// [unit][category] (the departments' during the scan, then every unit's, as `units`)
     cat_l1: Vec<[C; 4]>,
     cat_city: Vec<[C; 4]>,
     cat_unit: Vec<Vec<[C; 4]>>,
@@ -601,6 +602,18 @@ fn open(path: &std::path::Path) -> Result<FileMeta> {
     Ok(FileMeta { path: path.to_path_buf(), meta, mask })
 }
 
+/// A reader of `groups` of `file`'s `mask` columns, in batches of [`BATCH_ROWS`]: the scan and
+/// both second reads use it, so a batch's index within its row group ([`BatchAt`]) names the
+/// same rows in each.
+fn reader(file: &FileMeta, groups: Vec<usize>, mask: ProjectionMask) -> Result<ParquetRecordBatchReader> {
+    let f = std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
+        .with_row_groups(groups)
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()?)
+}
+
 /// Row groups whose received_at statistics overlap one of `ranges` (all when unknown).
 fn row_groups(file: &FileMeta, ranges: &[(i64, i64)]) -> Vec<usize> {
     let md = file.meta.metadata();
@@ -676,13 +689,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 // a new column chunk: new dictionaries
                 acc.dictionaries.clear();
                 let file = &files[t.file];
-                let f = std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?;
-                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
-                    .with_row_groups(vec![t.row_group])
-                    .with_projection(file.mask.clone())
-                    .with_batch_size(BATCH_ROWS)
-                    .build()?;
-                for (k, batch) in reader.enumerate() {
+                for (k, batch) in reader(file, vec![t.row_group], file.mask.clone())?.enumerate() {
                     let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
                     rows(&shared, &hasher, &mut acc, &batch, (t.file, t.row_group, k))
                         .with_context(|| format!("scanning {}", file.path.display()))?;
@@ -824,7 +831,7 @@ fn times(batch: &RecordBatch, name: &str) -> Result<Option<TimestampMicrosecondA
     Ok(Some(col.as_primitive::<TimestampMicrosecondType>().clone()))
 }
 
-/// Marks a null time in [`plain_times`].
+/// Marks a null time in [`TimeRef::at`] and [`plain_times`].
 const NULL_TIME: i64 = i64::MIN;
 
 /// A timestamp column in µs as plain values, [`NULL_TIME`] for null (all null when absent).
@@ -845,8 +852,8 @@ fn id_column(batch: &RecordBatch) -> Result<Option<StringViewArray>> {
     }))
 }
 
-/// Each row's ticket_id hashed (None for a null id, or no such column): the one hash the
-/// search for repeated ids uses, in the scan, for the suspects and in the second read.
+/// Each row's ticket_id hashed (None for a null id, or no such column), as [`hashes_of`] hashes
+/// them: the suspects and the second read match their rows against the repeated hashes.
 fn id_hashes(batch: &RecordBatch, hasher: &impl std::hash::BuildHasher) -> Result<Vec<Option<u64>>> {
     Ok(match id_column(batch)? {
         None => vec![None; batch.num_rows()],
@@ -1029,8 +1036,8 @@ fn rows(
     let mut suspect = vec![false; n];
     let mut dur: Option<DurationChunk> = None;
 
-    // pass 1: what each row is (month, fact pattern, units, category), the small tables, the
-    // durations and the checks' suspects; pass 2 below adds the rows into the large tables.
+    // pass 1: what each row is (month, fact pattern, units, category …), the data-quality counts,
+    // the durations and the checks' suspects; pass 2 below adds the rows into the tables.
     // Written to branch little: most of these conditions are coin flips on real data.
     let mut month = vec![SKIP; n];
     let mut fact = vec![0u8; n];
@@ -1053,13 +1060,6 @@ fn rows(
     }
     if acc.cat_cache.len() < n_strings {
         acc.cat_cache.resize(n_strings, Vec::new());
-    }
-    if acc.checked_days.len() < day_month.len() {
-        acc.checked_days.resize(day_month.len(), 0);
-    }
-    let period_days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
-    if acc.daily.len() < period_days {
-        acc.daily.resize(period_days, 0);
     }
     let mut q = [0i64; 26];
     let mut any_suspect = false;
@@ -1313,6 +1313,13 @@ fn rows(
     let n_raw = shared.raw_cats.len();
     if acc.checked_categories.len() < n_raw {
         acc.checked_categories.resize(n_raw, 0);
+    }
+    if acc.checked_days.len() < day_month.len() {
+        acc.checked_days.resize(day_month.len(), 0);
+    }
+    let period_days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
+    if acc.daily.len() < period_days {
+        acc.daily.resize(period_days, 0);
     }
     // (tickets, tickets_year_earlier, direct) by category pattern | 8 for direct
     let mix: [[C; 3]; 16] = std::array::from_fn(|p| match p & 7 {
@@ -1775,15 +1782,7 @@ fn rehash(
         let schema = file.meta.schema();
         let roots: Vec<usize> = ["ticket_id", "received_at"].iter().filter_map(|c| schema.index_of(c).ok()).collect();
         let mask = ProjectionMask::roots(file.meta.metadata().file_metadata().schema_descr(), roots);
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            std::fs::File::open(&file.path).with_context(|| format!("opening {}", file.path.display()))?,
-            file.meta.clone(),
-        )
-        .with_row_groups(vec![g])
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()?;
-        for (k, batch) in reader.enumerate() {
+        for (k, batch) in reader(file, vec![g], mask)?.enumerate() {
             if !at.contains(&(f, g, k)) {
                 continue;
             }
@@ -1809,14 +1808,7 @@ fn rows_with_ids(
     let (a, b) = spec.scan_range();
     let mut out = Vec::new();
     for file in files {
-        let f = std::fs::File::open(&file.path)?;
-        let groups = row_groups(file, &[(a, b)]);
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone())
-            .with_row_groups(groups)
-            .with_projection(file.mask.clone())
-            .with_batch_size(BATCH_ROWS)
-            .build()?;
-        for batch in reader {
+        for batch in reader(file, row_groups(file, &[(a, b)]), file.mask.clone())? {
             let batch = batch?;
             let received = plain_times(&batch, "received_at")?;
             let keep: BooleanArray = id_hashes(&batch, hasher)?
