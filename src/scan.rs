@@ -366,7 +366,9 @@ type C = u32;
 /// conversion keeps the order, so they are the ones `quantile_exact` picks from the hours.
 #[derive(Default)]
 struct DurationChunk {
-    units: [Vec<u32>; 3],
+    /// place and department unit (NONE for none) of each scored ticket: a place's street and
+    /// district follow from it
+    units: [Vec<u32>; 2],
     respond: Vec<u64>,
     close: Vec<u64>,
 }
@@ -445,8 +447,6 @@ struct Acc {
     /// [district][street] → place id + 1 (0: not yet known here); a place is a (district,
     /// street) pair, either null: the streets and districts add up from the places
     place_cache: Vec<Vec<u32>>,
-    /// [place] → (district unit, street unit), NONE for none (set with place_cache)
-    place_units: Vec<(u32, u32)>,
     department_unit: Vec<u32>,
     /// [category_l1][category_l2] → (category id + 1, stored-pair id); 0: not yet known
     cat_cache: Vec<Vec<(u32, u32)>>,
@@ -1128,12 +1128,16 @@ fn rows(
             let id = shared.places.id((dg, sg));
             place = id + 1;
             row[sg as usize] = place;
-            let du = if dg != 0 { shared.units.id((0, dg, 0)) } else { NONE };
-            let su = if sg != 0 { shared.units.id((1, dg, sg)) } else { NONE };
-            *slot(&mut acc.place_units, id as usize) = (du, su);
+            // the place's district and street units take their ids as first seen, as the
+            // departments' do (place_targets looks them up after the scan)
+            if dg != 0 {
+                shared.units.id((0, dg, 0));
+            }
+            if sg != 0 {
+                shared.units.id((1, dg, sg));
+            }
         }
         let place = place - 1;
-        let (du, su) = acc.place_units[place as usize];
         let p = pg as usize;
         let mut pu = acc.department_unit[p];
         if pu == 0 && p != 0 {
@@ -1147,13 +1151,12 @@ fn rows(
         // durations of the period's scored tickets
         if in_period & scored {
             let chunk = dur.get_or_insert_with(|| DurationChunk {
-                units: [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)],
+                units: [Vec::with_capacity(n), Vec::with_capacity(n)],
                 respond: Vec::with_capacity(n),
                 close: Vec::with_capacity(n),
             });
-            chunk.units[0].push(du);
-            chunk.units[1].push(su);
-            chunk.units[2].push(pu);
+            chunk.units[0].push(place);
+            chunk.units[1].push(pu);
             let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
             chunk.respond.push(span(resp));
             chunk.close.push(span(cl));
@@ -1525,7 +1528,7 @@ fn finish(
     let (durations, repeated) = rayon::join(
         || {
             let t = std::time::Instant::now();
-            let d = durations(&acc, &names);
+            let d = durations(&acc, &names, &place_targets(shared));
             if std::env::var_os("HOTLINE_PROFILE").is_some() {
                 eprintln!("profile: scan results: durations {:.2} s", t.elapsed().as_secs_f64());
             }
@@ -1916,28 +1919,40 @@ fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<
     [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
 }
 
-/// Per unit of type `t` (ids with tickets only; t = 3: the whole city as unit 0): (median,
-/// P90) of the hours to respond, then of the hours to close.
-fn quantiles(acc: &Acc, n_units: usize, t: usize) -> Vec<(usize, [Option<f64>; 4])> {
-    let mut out = Vec::new();
-    if t == 3 {
-        if acc.durations.iter().all(|c| c.respond.is_empty()) {
-            return out;
-        }
-        let [r50, r90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.respond.iter().copied()));
-        let [c50, c90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.close.iter().copied()));
-        out.push((0, [r50, r90, c50, c90]));
-        return out;
-    }
-    // a counting sort of the tickets by unit, both measures at once: unit u's are at
-    // start[u]..start[u + 1]
-    let mut start = vec![0usize; n_units + 1];
-    let mut known = vec![[0usize; 2]; n_units];
+/// Each place's (district unit, street unit), NONE for none, as the scan counts them.
+fn place_targets(shared: &Shared) -> Vec<(u32, u32)> {
+    shared
+        .places
+        .all()
+        .iter()
+        .map(|&(d, s)| {
+            let du = if d != 0 { shared.units.id((0, d, 0)) } else { NONE };
+            let su = if s != 0 { shared.units.id((1, d, s)) } else { NONE };
+            (du, su)
+        })
+        .collect()
+}
+
+/// (median, P90) of the hours to respond, then of the hours to close, per unit.
+type UnitQuantiles = Vec<(usize, [Option<f64>; 4])>;
+
+/// The scored tickets' durations of each group (`key` of a ticket's unit column `t`, NONE for
+/// none) side by side, group g's at start[g]..start[g + 1]: one counting sort for both measures.
+/// Also each group's known durations (respond, close).
+fn group_durations(
+    acc: &Acc,
+    t: usize,
+    n_groups: usize,
+    key: impl Fn(u32) -> u32,
+) -> (Vec<usize>, Vec<[usize; 2]>, Vec<u64>, Vec<u64>) {
+    let mut start = vec![0usize; n_groups + 1];
+    let mut known = vec![[0usize; 2]; n_groups];
     for c in &acc.durations {
         for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            if u != NONE {
-                start[u as usize + 1] += 1;
-                let k = &mut known[u as usize];
+            let g = key(u);
+            if g != NONE {
+                start[g as usize + 1] += 1;
+                let k = &mut known[g as usize];
                 k[0] += usize::from(r != NO_TIME);
                 k[1] += usize::from(cl != NO_TIME);
             }
@@ -1946,34 +1961,102 @@ fn quantiles(acc: &Acc, n_units: usize, t: usize) -> Vec<(usize, [Option<f64>; 4
     for k in 1..start.len() {
         start[k] += start[k - 1];
     }
-    let (mut respond, mut close) = (vec![0u64; start[n_units]], vec![0u64; start[n_units]]);
+    let (mut respond, mut close) = (vec![0u64; start[n_groups]], vec![0u64; start[n_groups]]);
     let mut next = start.clone();
     for c in &acc.durations {
         for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            if u != NONE {
-                let at = &mut next[u as usize];
+            let g = key(u);
+            if g != NONE {
+                let at = &mut next[g as usize];
                 respond[*at] = r;
                 close[*at] = cl;
                 *at += 1;
             }
         }
     }
-    for u in 0..n_units {
-        let (a, b) = (start[u], start[u + 1]);
-        if a == b {
-            continue;
-        }
-        let [r50, r90] = median_p90(&mut respond[a..b], known[u][0]);
-        let [c50, c90] = median_p90(&mut close[a..b], known[u][1]);
-        out.push((u, [r50, r90, c50, c90]));
-    }
-    out
+    (start, known, respond, close)
 }
 
-fn durations(acc: &Acc, names: &Names) -> Result<RecordBatch> {
+/// The quantiles of the values at a..b of both measures (`known` of each not NO_TIME).
+fn range_quantiles(
+    respond: &mut [u64],
+    close: &mut [u64],
+    (a, b): (usize, usize),
+    known: [usize; 2],
+) -> [Option<f64>; 4] {
+    let [r50, r90] = median_p90(&mut respond[a..b], known[0]);
+    let [c50, c90] = median_p90(&mut close[a..b], known[1]);
+    [r50, r90, c50, c90]
+}
+
+/// The districts' and the streets' quantiles from one counting sort by place, the places in
+/// the order of their district (none last): a street is one place, a district the run of its
+/// places. The streets are selected first, as selection reorders within a range.
+fn place_quantiles(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQuantiles) {
+    let mut order: Vec<u32> = (0..targets.len() as u32).collect();
+    order.sort_by_key(|&p| (targets[p as usize].0, p));
+    let mut rank = vec![NONE; targets.len()];
+    for (k, &p) in order.iter().enumerate() {
+        rank[p as usize] = k as u32;
+    }
+    let (start, known, mut respond, mut close) = group_durations(acc, 0, targets.len(), |p| {
+        if p == NONE {
+            return NONE;
+        }
+        let (du, su) = targets[p as usize];
+        if du == NONE && su == NONE { NONE } else { rank[p as usize] }
+    });
+    let (mut districts, mut streets) = (Vec::new(), Vec::new());
+    for (k, &p) in order.iter().enumerate() {
+        let su = targets[p as usize].1;
+        if su != NONE && start[k] < start[k + 1] {
+            streets.push((su as usize, range_quantiles(&mut respond, &mut close, (start[k], start[k + 1]), known[k])));
+        }
+    }
+    let mut k = 0;
+    while k < order.len() {
+        let du = targets[order[k] as usize].0;
+        let mut end = k + 1;
+        while end < order.len() && targets[order[end] as usize].0 == du {
+            end += 1;
+        }
+        if du != NONE && start[k] < start[end] {
+            let sum = known[k..end].iter().fold([0, 0], |s, n| [s[0] + n[0], s[1] + n[1]]);
+            districts.push((du as usize, range_quantiles(&mut respond, &mut close, (start[k], start[end]), sum)));
+        }
+        k = end;
+    }
+    districts.sort_by_key(|d| d.0);
+    streets.sort_by_key(|s| s.0);
+    (districts, streets)
+}
+
+/// The departments' quantiles.
+fn department_quantiles(acc: &Acc, n_units: usize) -> UnitQuantiles {
+    let (start, known, mut respond, mut close) = group_durations(acc, 1, n_units, |u| u);
+    (0..n_units)
+        .filter(|&u| start[u] < start[u + 1])
+        .map(|u| (u, range_quantiles(&mut respond, &mut close, (start[u], start[u + 1]), known[u])))
+        .collect()
+}
+
+/// The whole city's quantiles, as unit 0.
+fn city_quantiles(acc: &Acc) -> UnitQuantiles {
+    if acc.durations.iter().all(|c| c.respond.is_empty()) {
+        return Vec::new();
+    }
+    let [r50, r90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.respond.iter().copied()));
+    let [c50, c90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.close.iter().copied()));
+    vec![(0, [r50, r90, c50, c90])]
+}
+
+fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
     let units = &names.units;
-    let results: Vec<Vec<(usize, [Option<f64>; 4])>> =
-        (0..4).into_par_iter().map(|t| quantiles(acc, units.len(), t)).collect();
+    let ((districts, streets), (departments, city)) = rayon::join(
+        || place_quantiles(acc, targets),
+        || rayon::join(|| department_quantiles(acc, units.len()), || city_quantiles(acc)),
+    );
+    let results = [districts, streets, departments, city];
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
     for (t, rows) in results.iter().enumerate() {
