@@ -366,8 +366,8 @@ type C = u32;
 /// conversion keeps the order, so they are the ones `quantile_exact` picks from the hours.
 #[derive(Default)]
 struct DurationChunk {
-    /// place and department unit (NONE for none) of each scored ticket: a place's street and
-    /// district follow from it
+    /// place id and department unit (NONE for none) of each scored ticket: the place's street
+    /// and district follow from it ([`place_targets`])
     units: [Vec<u32>; 2],
     respond: Vec<u64>,
     close: Vec<u64>,
@@ -1492,7 +1492,8 @@ fn finish(
 ) -> Result<Output> {
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
-    add_places(shared, &mut acc, n_months);
+    let targets = place_targets(shared);
+    add_places(shared, &mut acc, n_months, &targets);
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
 
     // unit_month and city_month (the SQL's row order is none; the consumers aggregate)
@@ -1528,7 +1529,7 @@ fn finish(
     let (durations, repeated) = rayon::join(
         || {
             let t = std::time::Instant::now();
-            let d = durations(&acc, &names, &place_targets(shared));
+            let d = durations(&acc, &names, &targets);
             if std::env::var_os("HOTLINE_PROFILE").is_some() {
                 eprintln!("profile: scan results: durations {:.2} s", t.elapsed().as_secs_f64());
             }
@@ -1638,12 +1639,9 @@ fn finish(
 
 /// Add each place's counts into its street (when it has one) and its district (a null district
 /// too, for the category counts, as category_facts.sql groups by district).
-fn add_places(shared: &Shared, acc: &mut Acc, n_months: usize) {
-    let places = shared.places.all();
-    let targets: Vec<(u32, u32)> = places
-        .iter()
-        .map(|&(d, s)| (shared.units.id((0, d, 0)), if s != 0 { shared.units.id((1, d, s)) } else { NONE }))
-        .collect();
+fn add_places(shared: &Shared, acc: &mut Acc, n_months: usize, targets: &[(u32, u32)]) {
+    // the category counts of the places without a district go to the null district's unit
+    let null_district = targets.iter().any(|t| t.0 == NONE).then(|| shared.units.id((0, 0, 0)));
     let n_units = shared.units.len();
     if acc.units.len() < n_units * n_months {
         acc.units.resize(n_units * n_months, [0; F]);
@@ -1651,18 +1649,18 @@ fn add_places(shared: &Shared, acc: &mut Acc, n_months: usize) {
     if acc.cat_unit.len() < n_units {
         acc.cat_unit.resize(n_units, Vec::new());
     }
-    for (p, (&(d, _), &(du, su))) in places.iter().zip(&targets).enumerate() {
+    for (p, &(du, su)) in targets.iter().enumerate() {
         // the months: a null district is no district unit
         for m in 0..n_months {
             let Some(f) = acc.places.get(p * n_months + m).copied() else { break };
-            for u in [if d != 0 { du } else { NONE }, su] {
+            for u in [du, su] {
                 if u != NONE {
                     add(&mut acc.units[u as usize * n_months + m], &f);
                 }
             }
         }
         let Some(cats) = acc.cat_place.get(p) else { continue };
-        for u in [du, su] {
+        for u in [if du != NONE { du } else { null_district.unwrap_or(NONE) }, su] {
             if u != NONE {
                 let row = &mut acc.cat_unit[u as usize];
                 if row.len() < cats.len() {
@@ -1919,7 +1917,8 @@ fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<
     [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
 }
 
-/// Each place's (district unit, street unit), NONE for none, as the scan counts them.
+/// Each place's (district unit, street unit), NONE for none, as the scan counts them (the
+/// units exist: the scan made them when it first saw the place).
 fn place_targets(shared: &Shared) -> Vec<(u32, u32)> {
     shared
         .places
@@ -2000,9 +1999,6 @@ fn place_quantiles(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQua
         rank[p as usize] = k as u32;
     }
     let (start, known, mut respond, mut close) = group_durations(acc, 0, targets.len(), |p| {
-        if p == NONE {
-            return NONE;
-        }
         let (du, su) = targets[p as usize];
         if du == NONE && su == NONE { NONE } else { rank[p as usize] }
     });
