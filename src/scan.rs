@@ -414,6 +414,7 @@ struct Acc {
     /// suspect rows kept at most (Spec::suspect_cap)
     cap: usize,
     rows: u64,
+    /// [month]: derived from `places` in finish (every ticket has a place)
     city: Vec<[C; F]>,
     /// [unit * months + month]: the departments' during the scan, then every unit's (finish adds
     /// the places into their streets and districts)
@@ -425,7 +426,8 @@ struct Acc {
     /// durations of the period's scored tickets, one chunk per batch (no reallocation)
     durations: Vec<DurationChunk>,
     /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category],
-    /// [unit][category] (the departments' during the scan, then every unit's, as `units`)
+    /// [unit][category] (the departments' during the scan, then every unit's, as `units`); the
+    /// first two are derived in finish, from `cat_place`
     cat_l1: Vec<[C; 4]>,
     cat_city: Vec<[C; 4]>,
     cat_unit: Vec<Vec<[C; 4]>>,
@@ -433,11 +435,17 @@ struct Acc {
     channel: Vec<[C; 3]>,
     request_type: Vec<[C; 3]>,
     hour: Vec<[C; 3]>,
+    /// (tickets, not dispatched) [stored category pair * months + month] of the checked window:
+    /// finish derives `cat_month` and `checked_categories` from it
+    raw_month: Vec<[C; 2]>,
+    /// (tickets, direct) [category][month] of the period
     cat_month: Vec<Vec<[C; 2]>>,
     quality: [i64; 26],
     /// [topic][phase] → month start → (tickets, resolved_yes, resolved_answered, satisfied, basically, dissatisfied)
     topics: Vec<[HashMap<i64, [i64; 6]>; 2]>,
+    /// [day of the period]: derived from `checked_days` in finish
     daily: Vec<i64>,
+    /// [day of the checked window]
     checked_days: Vec<i64>,
     /// ticket_id hashes of the checked window, one chunk per batch
     hashes: Vec<IdChunk>,
@@ -471,18 +479,15 @@ impl Acc {
 
     fn merge(mut self, b: Acc) -> Acc {
         self.rows += b.rows;
-        merge_vec(&mut self.city, b.city);
         merge_vec(&mut self.units, b.units);
         merge_vec(&mut self.places, b.places);
         merge_nested(&mut self.cat_place, b.cat_place);
         self.durations.extend(b.durations);
-        merge_vec(&mut self.cat_l1, b.cat_l1);
-        merge_vec(&mut self.cat_city, b.cat_city);
         merge_nested(&mut self.cat_unit, b.cat_unit);
         merge_vec(&mut self.channel, b.channel);
         merge_vec(&mut self.request_type, b.request_type);
         merge_vec(&mut self.hour, b.hour);
-        merge_nested(&mut self.cat_month, b.cat_month);
+        merge_vec(&mut self.raw_month, b.raw_month);
         for k in 0..self.quality.len() {
             self.quality[k] += b.quality[k];
         }
@@ -496,9 +501,7 @@ impl Acc {
                 }
             }
         }
-        merge_i64(&mut self.daily, b.daily);
         merge_i64(&mut self.checked_days, b.checked_days);
-        merge_i64(&mut self.checked_categories, b.checked_categories);
         self.hashes.extend(b.hashes);
         if self.suspect_rows <= self.cap {
             self.suspect_rows += b.suspect_rows;
@@ -1034,21 +1037,28 @@ fn rows(
     let n_months = spec.months.len() - 1;
     let day_month = &spec.day_month;
     let mut suspect = vec![false; n];
-    let mut dur: Option<DurationChunk> = None;
+    // every row writes its durations at `k`, which moves on only for a scored ticket of the
+    // period (no branch); the chunk is cut to k after the pass (its tail given back)
+    let mut dur = DurationChunk {
+        units: [vec![0; n], vec![0; n]],
+        respond: vec![0; n],
+        close: vec![0; n],
+    };
+    let mut k = 0;
 
     // pass 1: what each row is (month, fact pattern, units, category …), the data-quality counts,
     // the durations and the checks' suspects; pass 2 below adds the rows into the tables.
     // Written to branch little: most of these conditions are coin flips on real data.
     let mut month = vec![SKIP; n];
     let mut fact = vec![0u8; n];
-    // category pattern (CATS) | 8 when a direct answer (not dispatched)
+    // category pattern (CATS, 0 outside the period and a year earlier) | 8 when not dispatched
     let mut catp = vec![0u8; n];
     // place and department unit of each row
     let mut unit = [vec![NONE; n], vec![NONE; n]];
     let mut cat = vec![0u32; n];
     // for the small tables, added in pass 2: channel and request type (as counted: null is
-    // "unknown"), category_l1, stored category pair, hour of the day, day of the checked window
-    let (mut chv, mut rtv, mut l1v, mut rawv) = (vec![0u32; n], vec![0u32; n], vec![0u32; n], vec![0u32; n]);
+    // "unknown"), stored category pair, hour of the day, day of the checked window
+    let (mut chv, mut rtv, mut rawv) = (vec![0u32; n], vec![0u32; n], vec![0u32; n]);
     let (mut hourv, mut dayv) = (vec![0u8; n], vec![0u32; n]);
     // the thread's id caches cover every string id of the batch (0 = null → NONE)
     let n_strings = codes.len();
@@ -1149,18 +1159,12 @@ fn rows(
         unit[1][i] = pu;
 
         // durations of the period's scored tickets
-        if in_period & scored {
-            let chunk = dur.get_or_insert_with(|| DurationChunk {
-                units: [Vec::with_capacity(n), Vec::with_capacity(n)],
-                respond: Vec::with_capacity(n),
-                close: Vec::with_capacity(n),
-            });
-            chunk.units[0].push(place);
-            chunk.units[1].push(pu);
-            let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
-            chunk.respond.push(span(resp));
-            chunk.close.push(span(cl));
-        }
+        let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
+        dur.units[0][k] = place;
+        dur.units[1][k] = pu;
+        dur.respond[k] = span(resp);
+        dur.close[k] = span(cl);
+        k += usize::from(in_period & scored);
 
         let row = &mut acc.cat_cache[c1 as usize];
         if row.len() < n_strings {
@@ -1174,17 +1178,17 @@ fn rows(
         let (cid, rid) = (c.0 - 1, c.1);
         rawv[i] = rid;
         dayv[i] = day as u32;
+        // not dispatched (a direct answer): the raw pairs' months count it
+        catp[i] = u8::from(!has_d) << 3;
 
         // categories and the city's mix: the period and a year earlier
         if in_period | in_ye {
             cat[i] = cid;
-            let direct = in_period & !has_d;
             let answered = u8::from(scored & (res > 0)) * (res);
             // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
-            catp[i] = (1 + u8::from(in_period) * (1 + answered)) | (u8::from(direct) << 3);
+            catp[i] |= 1 + u8::from(in_period) * (1 + answered);
             chv[i] = if chg == 0 { shared.unknown_id } else { chg };
             rtv[i] = if rtg == 0 { shared.unknown_id } else { rtg };
-            l1v[i] = c1;
             hourv[i] = r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as u8;
         }
 
@@ -1246,14 +1250,6 @@ fn rows(
     if acc.places.len() < n_places * n_months {
         acc.places.resize(n_places * n_months, [0; F]);
     }
-    if acc.city.len() < n_months {
-        acc.city.resize(n_months, [0; F]);
-    }
-    for i in 0..n {
-        if month[i] != SKIP {
-            add(&mut acc.city[month[i] as usize], &FACTS[fact[i] as usize]);
-        }
-    }
     for (table, units) in [&mut acc.places, &mut acc.units].into_iter().zip(&unit) {
         for i in 0..n {
             let u = units[i];
@@ -1269,9 +1265,6 @@ fn rows(
     if acc.cat_place.len() < n_places {
         acc.cat_place.resize(n_places, Vec::new());
     }
-    if acc.cat_city.len() < n_cats {
-        acc.cat_city.resize(n_cats, [0; 4]);
-    }
     for (table, units) in [&mut acc.cat_place, &mut acc.cat_unit].into_iter().zip(&unit) {
         for i in 0..n {
             let p = catp[i] & 7;
@@ -1286,43 +1279,18 @@ fn rows(
             add(&mut row[cat[i] as usize], &CATS[p as usize]);
         }
     }
-    for i in 0..n {
-        let p = catp[i];
-        if p & 7 == 0 {
-            continue;
-        }
-        let c = cat[i] as usize;
-        add(&mut acc.cat_city[c], &CATS[(p & 7) as usize]);
-        if p & 7 >= 2 {
-            let row = slot(&mut acc.cat_month, c);
-            if row.len() < n_months {
-                row.resize(n_months, [0; 2]);
-            }
-            let cell = &mut row[month[i] as usize];
-            cell[0] += 1;
-            cell[1] += C::from(p >> 3);
-        }
-    }
-
     // the small tables
     for table in [&mut acc.channel, &mut acc.request_type] {
         if table.len() < n_strings {
             table.resize(n_strings, [0; 3]);
         }
     }
-    if acc.cat_l1.len() < n_strings {
-        acc.cat_l1.resize(n_strings, [0; 4]);
-    }
     let n_raw = shared.raw_cats.len();
-    if acc.checked_categories.len() < n_raw {
-        acc.checked_categories.resize(n_raw, 0);
+    if acc.raw_month.len() < n_raw * n_months {
+        acc.raw_month.resize(n_raw * n_months, [0; 2]);
     }
     if acc.checked_days.len() < day_month.len() {
         acc.checked_days.resize(day_month.len(), 0);
-    }
-    let period_days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
-    if acc.daily.len() < period_days {
-        acc.daily.resize(period_days, 0);
     }
     // (tickets, tickets_year_earlier, direct) by category pattern | 8 for direct
     let mix: [[C; 3]; 16] = std::array::from_fn(|p| match p & 7 {
@@ -1330,14 +1298,15 @@ fn rows(
         1 => [0, 1, 0],
         _ => [1, 0, C::from(p >> 3 == 1)],
     });
-    let period_offset = ((p_start - scan_start) / MICROS_PER_DAY) as u32;
     for i in 0..n {
         if month[i] == SKIP {
             continue;
         }
         acc.checked_days[dayv[i] as usize] += 1;
-        acc.checked_categories[rawv[i] as usize] += 1;
         let p = catp[i] as usize;
+        let cell = &mut acc.raw_month[rawv[i] as usize * n_months + month[i] as usize];
+        cell[0] += 1;
+        cell[1] += C::from(p >> 3 == 1);
         if p & 7 == 0 {
             continue;
         }
@@ -1345,13 +1314,19 @@ fn rows(
         add(&mut acc.channel[chv[i] as usize], m);
         add(&mut acc.request_type[rtv[i] as usize], m);
         add(&mut acc.hour[hourv[i] as usize], m);
-        add(&mut acc.cat_l1[l1v[i] as usize], &CATS[p & 7]);
-        if p & 7 >= 2 {
-            acc.daily[(dayv[i] - period_offset) as usize] += 1;
-        }
     }
     lap(2, &mut clock);
-    acc.durations.extend(dur);
+    if k > 0 {
+        for v in &mut dur.units {
+            v.truncate(k);
+            v.shrink_to_fit();
+        }
+        dur.respond.truncate(k);
+        dur.respond.shrink_to_fit();
+        dur.close.truncate(k);
+        dur.close.shrink_to_fit();
+        acc.durations.push(dur);
+    }
     acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
     if any_suspect && acc.suspect_rows <= acc.cap {
@@ -1493,6 +1468,7 @@ fn finish(
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     let targets = place_targets(shared);
+    derive_totals(shared, &mut acc, n_months);
     add_places(shared, &mut acc, n_months, &targets);
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
 
@@ -1635,6 +1611,55 @@ fn finish(
         repeated,
         rows_read: acc.rows,
     })
+}
+
+/// The tables that add up from others: the city's months from the places' (every ticket has
+/// a place, null or not), the city's categories and its category_l1 counts from the places'
+/// categories, the period's days from the checked window's (the period is whole days of it), and
+/// the categories' months and the checked window's category pairs from the stored pairs' months.
+fn derive_totals(shared: &Shared, acc: &mut Acc, n_months: usize) {
+    acc.city = vec![[0; F]; n_months];
+    for rows in acc.places.chunks(n_months) {
+        for (a, b) in acc.city.iter_mut().zip(rows) {
+            add(a, b);
+        }
+    }
+    let cats = shared.cats.all();
+    acc.cat_city = vec![[0; 4]; cats.len()];
+    for row in &acc.cat_place {
+        for (a, b) in acc.cat_city.iter_mut().zip(row) {
+            add(a, b);
+        }
+    }
+    acc.cat_l1 = Vec::new();
+    for (c, &(l1, _)) in acc.cat_city.iter().zip(&cats) {
+        add(slot(&mut acc.cat_l1, l1 as usize), c);
+    }
+    let spec = shared.spec;
+    let (scan_start, _) = spec.scan_range();
+    let (p_start, p_end) = spec.period;
+    let first = ((p_start - scan_start) / MICROS_PER_DAY) as usize;
+    let days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
+    acc.daily = (first..first + days).map(|d| acc.checked_days.get(d).copied().unwrap_or(0)).collect();
+    let raw = shared.raw_cats.all();
+    acc.checked_categories = vec![0; raw.len()];
+    acc.cat_month = Vec::new();
+    for (r, months) in acc.raw_month.chunks(n_months).enumerate() {
+        let (l1, l2) = raw[r];
+        // the category as counted: (category_l1, coalesce(category_l2, category_l1)), known
+        // since the scan made both ids together
+        let c = shared.cats.id((l1, if l2 != 0 { l2 } else { l1 })) as usize;
+        for (m, cell) in months.iter().enumerate() {
+            acc.checked_categories[r] += i64::from(cell[0]);
+            if spec.months[m] >= p_start && cell[0] > 0 {
+                let row = slot(&mut acc.cat_month, c);
+                if row.len() < n_months {
+                    row.resize(n_months, [0; 2]);
+                }
+                add(&mut row[m], cell);
+            }
+        }
+    }
 }
 
 /// Add each place's counts into its street (when it has one) and its district (a null district
