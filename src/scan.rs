@@ -23,7 +23,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
+use datafusion::arrow::buffer::{BooleanBuffer, Buffer, ScalarBuffer};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::HashMap;
@@ -827,6 +827,31 @@ impl<'a> TimeRef<'a> {
     }
 }
 
+/// A boolean column of one batch, read in place: 0 null (or no such column), 1 false, 2 true.
+struct Flag {
+    values: BooleanBuffer,
+    valid: BooleanBuffer,
+}
+
+impl Flag {
+    fn new(batch: &RecordBatch, name: &str) -> Result<Flag> {
+        let n = batch.num_rows();
+        let Some(col) = batch.column_by_name(name) else {
+            return Ok(Flag { values: BooleanBuffer::new_unset(n), valid: BooleanBuffer::new_unset(n) });
+        };
+        let col = cast(col, &DataType::Boolean)?;
+        let b = col.as_boolean();
+        Ok(Flag {
+            valid: b.nulls().map_or_else(|| BooleanBuffer::new_set(n), |nulls| nulls.inner().clone()),
+            values: b.values().clone(),
+        })
+    }
+    #[inline(always)]
+    fn at(&self, i: usize) -> u8 {
+        u8::from(self.valid.value(i)) * (1 + u8::from(self.values.value(i)))
+    }
+}
+
 /// A timestamp column in µs (None when absent).
 fn times(batch: &RecordBatch, name: &str) -> Result<Option<TimestampMicrosecondArray>> {
     let Some(col) = batch.column_by_name(name) else { return Ok(None) };
@@ -1021,10 +1046,7 @@ fn rows(
     let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|k| TextRef::of(&owned_text[k]));
     // 0 null, 1 false, 2 true
-    let resolved: Vec<u8> = match batch.column_by_name("resolved") {
-        None => vec![0; n],
-        Some(c) => c.as_boolean().iter().map(|v| v.map_or(0, |v| 1 + u8::from(v))).collect(),
-    };
+    let resolved = Flag::new(batch, "resolved")?;
     let ids_col = id_column(batch)?;
     // what each text value means (read after the ids above, so every id of the batch is in it)
     shared.strings.codes_into(&mut acc.codes);
@@ -1036,7 +1058,8 @@ fn rows(
     let (ye_start, ye_end) = spec.year_earlier;
     let n_months = spec.months.len() - 1;
     let day_month = &spec.day_month;
-    let mut suspect = vec![false; n];
+    // bit i: row i may fail a check
+    let mut suspect = vec![0u64; n.div_ceil(64)];
     // every row writes its durations at `k`, which moves on only for a scored ticket of the
     // period (no branch); the chunk is cut to k after the pass (its tail given back)
     let mut dur = DurationChunk {
@@ -1086,7 +1109,7 @@ fn rows(
         let (chg, rtg, ug, satg, xg) =
             (channel.id(i), request_type.id(i), urgency.id(i), satisfaction.id(i), excluded.id(i));
         let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
-        let res = resolved[i];
+        let res = resolved.at(i);
         let x = xg as usize;
         let (cx, cs) = (codes[x], codes[satg as usize]);
         let scored = has_d & !cx.configured;
@@ -1234,7 +1257,7 @@ fn rows(
             | unknown_sat
             | unknown_excl
             | (check_districts & (dg != 0) && !codes[dg as usize].known_district);
-        suspect[i] = bad;
+        suspect[i / 64] |= u64::from(bad) << (i % 64);
         any_suspect |= bad;
     }
     acc.codes = codes;
@@ -1330,7 +1353,8 @@ fn rows(
     acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
     if any_suspect && acc.suspect_rows <= acc.cap {
-        let rows = filter_record_batch(batch, &BooleanArray::from(suspect))?;
+        let keep = BooleanArray::new(BooleanBuffer::new(Buffer::from_vec(suspect), 0, n), None);
+        let rows = filter_record_batch(batch, &keep)?;
         acc.suspect_rows += rows.num_rows();
         if acc.suspect_rows <= acc.cap {
             acc.suspects.push(to_table(&rows)?);
