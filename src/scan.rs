@@ -1062,11 +1062,7 @@ fn rows(
     let mut suspect = vec![0u64; n.div_ceil(64)];
     // every row writes its durations at `k`, which moves on only for a scored ticket of the
     // period (no branch); the chunk is cut to k after the pass (its tail given back)
-    let mut dur = DurationChunk {
-        units: [vec![0; n], vec![0; n]],
-        respond: vec![0; n],
-        close: vec![0; n],
-    };
+    let mut dur = DurationChunk { units: [vec![0; n], vec![0; n]], respond: vec![0; n], close: vec![0; n] };
     let mut k = 0;
 
     // pass 1: what each row is (month, fact pattern, units, category …), the data-quality counts,
