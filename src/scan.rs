@@ -1889,13 +1889,60 @@ fn interpolate((r, lo, hi): (f64, usize, usize), a: u64, b: u64) -> f64 {
     if hi == lo { a } else { a + (r - lo as f64) * (b - a) }
 }
 
+/// A duration as the percentiles select it: µs (u64), or whole seconds (u32, half the bytes to
+/// sort and select) when every duration of the scan is a whole number of seconds below
+/// u32::MAX. Both keep the order, and `micros` gives the µs back exactly, so either selects
+/// the same order statistics.
+trait Span: Copy + Ord + Send + Sync {
+    /// Not known: above every real duration.
+    const NONE: Self;
+    /// From µs ([`NO_TIME`] → NONE).
+    fn from_micros(us: u64) -> Self;
+    fn micros(self) -> u64;
+    /// The value as an integer that keeps the order (the radix histogram's key).
+    fn bits(self) -> u64;
+}
+
+impl Span for u64 {
+    const NONE: u64 = NO_TIME;
+    fn from_micros(us: u64) -> u64 {
+        us
+    }
+    fn micros(self) -> u64 {
+        self
+    }
+    fn bits(self) -> u64 {
+        self
+    }
+}
+
+impl Span for u32 {
+    const NONE: u32 = u32::MAX;
+    fn from_micros(us: u64) -> u32 {
+        if us == NO_TIME { u32::MAX } else { (us / 1_000_000) as u32 }
+    }
+    fn micros(self) -> u64 {
+        u64::from(self) * 1_000_000
+    }
+    fn bits(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+/// Whether every known duration of the scan is whole seconds, below u32::MAX of them (then the
+/// percentiles select on u32 seconds).
+fn whole_seconds(acc: &Acc) -> bool {
+    let whole = |v: u64| v == NO_TIME || (v % 1_000_000 == 0 && v / 1_000_000 < u64::from(u32::MAX));
+    acc.durations.par_iter().all(|c| c.respond.iter().chain(&c.close).all(|&v| whole(v)))
+}
+
 /// From this many values on, [`median_p90`] selects by a histogram instead of in place.
 const RADIX_MIN: usize = 1 << 15;
 
 /// (median, P90) in hours of the known durations in `v` (`known` of them; the rest are
 /// [`NO_TIME`]), as `quantile_exact` computes them: the type-7 interpolation between the order
 /// statistics around p·(known − 1). Reorders `v`.
-fn median_p90(v: &mut [u64], known: usize) -> [Option<f64>; 2] {
+fn median_p90<T: Span>(v: &mut [T], known: usize) -> [Option<f64>; 2] {
     if known == 0 {
         return [None, None];
     }
@@ -1914,18 +1961,18 @@ fn median_p90(v: &mut [u64], known: usize) -> [Option<f64>; 2] {
         let (_, &mut a, rest) = v[..p90.1].select_nth_unstable(p50.1);
         (a, if p50.2 == p50.1 { a } else { rest.iter().copied().min().unwrap_or(a90).min(a90) })
     };
-    [Some(interpolate(p50, a50, b50)), Some(interpolate(p90, a90, b90))]
+    [Some(interpolate(p50, a50.micros(), b50.micros())), Some(interpolate(p90, a90.micros(), b90.micros()))]
 }
 
 /// [`median_p90`] for many values, read three times from `values` without moving them: a
 /// histogram of their top 16 bits finds the buckets that hold the four order statistics, and
 /// only those buckets' values are sorted.
-fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<f64>; 2] {
+fn median_p90_radix<T: Span, I: Iterator<Item = T>>(values: impl Fn() -> I) -> [Option<f64>; 2] {
     let (mut known, mut max) = (0usize, 0u64);
     for v in values() {
-        if v != NO_TIME {
+        if v != T::NONE {
             known += 1;
-            max = max.max(v);
+            max = max.max(v.bits());
         }
     }
     if known == 0 {
@@ -1934,8 +1981,8 @@ fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<
     let shift = (64 - max.leading_zeros()).saturating_sub(16);
     let mut hist = vec![0usize; (max >> shift) as usize + 1];
     for v in values() {
-        if v != NO_TIME {
-            hist[(v >> shift) as usize] += 1;
+        if v != T::NONE {
+            hist[(v.bits() >> shift) as usize] += 1;
         }
     }
     let (p50, p90) = (rank(0.5, known), rank(0.9, known));
@@ -1953,11 +2000,11 @@ fn median_p90_radix<I: Iterator<Item = u64>>(values: impl Fn() -> I) -> [Option<
             sum += h;
         }
     }
-    let mut cand: Vec<u64> = values().filter(|&v| v != NO_TIME && bucket.contains(&(v >> shift))).collect();
+    let mut cand: Vec<T> = values().filter(|&v| v != T::NONE && bucket.contains(&(v.bits() >> shift))).collect();
     cand.sort_unstable();
     let at = |j: usize| {
-        let start = cand.partition_point(|&v| (v >> shift) < bucket[j]);
-        cand[start + ranks[j] - below[j]]
+        let start = cand.partition_point(|&v| (v.bits() >> shift) < bucket[j]);
+        cand[start + ranks[j] - below[j]].micros()
     };
     [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
 }
@@ -1983,12 +2030,12 @@ type UnitQuantiles = Vec<(usize, [Option<f64>; 4])>;
 /// The scored tickets' durations of each group (`key` of a ticket's unit column `t`, NONE for
 /// none) side by side, group g's at start[g]..start[g + 1]: one counting sort for both measures.
 /// Also each group's known durations (respond, close).
-fn group_durations(
+fn group_durations<T: Span>(
     acc: &Acc,
     t: usize,
     n_groups: usize,
     key: impl Fn(u32) -> u32,
-) -> (Vec<usize>, Vec<[usize; 2]>, Vec<u64>, Vec<u64>) {
+) -> (Vec<usize>, Vec<[usize; 2]>, Vec<T>, Vec<T>) {
     let mut start = vec![0usize; n_groups + 1];
     let mut known = vec![[0usize; 2]; n_groups];
     for c in &acc.durations {
@@ -2005,15 +2052,15 @@ fn group_durations(
     for k in 1..start.len() {
         start[k] += start[k - 1];
     }
-    let (mut respond, mut close) = (vec![0u64; start[n_groups]], vec![0u64; start[n_groups]]);
+    let (mut respond, mut close) = (vec![T::NONE; start[n_groups]], vec![T::NONE; start[n_groups]]);
     let mut next = start.clone();
     for c in &acc.durations {
         for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
             let g = key(u);
             if g != NONE {
                 let at = &mut next[g as usize];
-                respond[*at] = r;
-                close[*at] = cl;
+                respond[*at] = T::from_micros(r);
+                close[*at] = T::from_micros(cl);
                 *at += 1;
             }
         }
@@ -2022,9 +2069,9 @@ fn group_durations(
 }
 
 /// The quantiles of the values at a..b of both measures (`known` of each not NO_TIME).
-fn range_quantiles(
-    respond: &mut [u64],
-    close: &mut [u64],
+fn range_quantiles<T: Span>(
+    respond: &mut [T],
+    close: &mut [T],
     (a, b): (usize, usize),
     known: [usize; 2],
 ) -> [Option<f64>; 4] {
@@ -2036,14 +2083,14 @@ fn range_quantiles(
 /// The districts' and the streets' quantiles from one counting sort by place, the places in
 /// the order of their district (none last): a street is one place, a district the run of its
 /// places. The streets are selected first, as selection reorders within a range.
-fn place_quantiles(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQuantiles) {
+fn place_quantiles<T: Span>(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQuantiles) {
     let mut order: Vec<u32> = (0..targets.len() as u32).collect();
     order.sort_by_key(|&p| (targets[p as usize].0, p));
     let mut rank = vec![NONE; targets.len()];
     for (k, &p) in order.iter().enumerate() {
         rank[p as usize] = k as u32;
     }
-    let (start, known, mut respond, mut close) = group_durations(acc, 0, targets.len(), |p| {
+    let (start, known, mut respond, mut close) = group_durations::<T>(acc, 0, targets.len(), |p| {
         let (du, su) = targets[p as usize];
         if du == NONE && su == NONE { NONE } else { rank[p as usize] }
     });
@@ -2073,8 +2120,8 @@ fn place_quantiles(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQua
 }
 
 /// The departments' quantiles.
-fn department_quantiles(acc: &Acc, n_units: usize) -> UnitQuantiles {
-    let (start, known, mut respond, mut close) = group_durations(acc, 1, n_units, |u| u);
+fn department_quantiles<T: Span>(acc: &Acc, n_units: usize) -> UnitQuantiles {
+    let (start, known, mut respond, mut close) = group_durations::<T>(acc, 1, n_units, |u| u);
     (0..n_units)
         .filter(|&u| start[u] < start[u + 1])
         .map(|u| (u, range_quantiles(&mut respond, &mut close, (start[u], start[u + 1]), known[u])))
@@ -2093,10 +2140,17 @@ fn city_quantiles(acc: &Acc) -> UnitQuantiles {
 
 fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
     let units = &names.units;
-    let ((districts, streets), (departments, city)) = rayon::join(
-        || place_quantiles(acc, targets),
-        || rayon::join(|| department_quantiles(acc, units.len()), || city_quantiles(acc)),
-    );
+    let ((districts, streets), (departments, city)) = if whole_seconds(acc) {
+        rayon::join(
+            || place_quantiles::<u32>(acc, targets),
+            || rayon::join(|| department_quantiles::<u32>(acc, units.len()), || city_quantiles(acc)),
+        )
+    } else {
+        rayon::join(
+            || place_quantiles::<u64>(acc, targets),
+            || rayon::join(|| department_quantiles::<u64>(acc, units.len()), || city_quantiles(acc)),
+        )
+    };
     let results = [districts, streets, departments, city];
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
@@ -2445,6 +2499,28 @@ mod tests {
             let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
             proptest::prop_assert_eq!(bits(median_p90(&mut values.clone(), n)), bits(expected));
             proptest::prop_assert_eq!(bits(median_p90_radix(|| values.iter().copied())), bits(expected));
+        }
+
+        /// Whole seconds selected as u32 give what their µs give as u64, bit for bit.
+        #[test]
+        fn seconds_select_as_micros(
+            seconds in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(u32::MAX),
+                    0u32..4,
+                    0u32..3_600,
+                    0u32..u32::MAX,
+                ],
+                0..600,
+            )
+        ) {
+            let micros: Vec<u64> = seconds.iter().map(|&s| if s == u32::MAX { NO_TIME } else { u64::from(s) * 1_000_000 }).collect();
+            proptest::prop_assert!(micros.iter().zip(&seconds).all(|(&us, &s)| u32::from_micros(us) == s));
+            let n = micros.iter().filter(|&&v| v != NO_TIME).count();
+            let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
+            let expected = bits(median_p90(&mut micros.clone(), n));
+            proptest::prop_assert_eq!(bits(median_p90(&mut seconds.clone(), n)), expected);
+            proptest::prop_assert_eq!(bits(median_p90_radix(|| seconds.iter().copied())), expected);
         }
     }
 }
