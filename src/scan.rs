@@ -1932,7 +1932,7 @@ impl Span for u32 {
 /// Whether every known duration of the scan is whole seconds, below u32::MAX of them (then the
 /// percentiles select on u32 seconds).
 fn whole_seconds(acc: &Acc) -> bool {
-    let whole = |v: u64| v == NO_TIME || (v % 1_000_000 == 0 && v / 1_000_000 < u64::from(u32::MAX));
+    let whole = |v: u64| v == NO_TIME || (v.is_multiple_of(1_000_000) && v / 1_000_000 < u64::from(u32::MAX));
     acc.durations.par_iter().all(|c| c.respond.iter().chain(&c.close).all(|&v| whole(v)))
 }
 
