@@ -438,7 +438,7 @@ struct Acc {
     /// (tickets, not dispatched) [stored category pair * months + month] of the checked window:
     /// finish derives `cat_month` and `checked_categories` from it
     raw_month: Vec<[C; 2]>,
-    /// (tickets, direct) [category][month] of the period
+    /// (tickets, direct) [category][month] of the period: derived from `raw_month` in finish
     cat_month: Vec<Vec<[C; 2]>>,
     quality: [i64; 26],
     /// [topic][phase] → month start → (tickets, resolved_yes, resolved_answered, satisfied, basically, dissatisfied)
@@ -458,7 +458,8 @@ struct Acc {
     department_unit: Vec<u32>,
     /// [category_l1][category_l2] → (category id + 1, stored-pair id); 0: not yet known
     cat_cache: Vec<Vec<(u32, u32)>>,
-    /// tickets of the checked window per stored (category_l1, category_l2) pair
+    /// tickets of the checked window per stored (category_l1, category_l2) pair: derived from
+    /// `raw_month` in finish
     checked_categories: Vec<i64>,
     /// the global string ids of the current row group's dictionaries, by the address of the
     /// dictionary (held here, so the address stays its own)
