@@ -414,8 +414,6 @@ struct Acc {
     /// suspect rows kept at most (Spec::suspect_cap)
     cap: usize,
     rows: u64,
-    /// [month]: derived from `places` in finish (every ticket has a place)
-    city: Vec<[C; F]>,
     /// [unit * months + month]: the departments' during the scan, then every unit's (finish adds
     /// the places into their streets and districts)
     units: Vec<[C; F]>,
@@ -425,26 +423,18 @@ struct Acc {
     cat_place: Vec<Vec<[C; 4]>>,
     /// durations of the period's scored tickets, one chunk per batch (no reallocation)
     durations: Vec<DurationChunk>,
-    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered): [l1 string], [category],
-    /// [unit][category] (the departments' during the scan, then every unit's, as `units`); the
-    /// first two are derived in finish, from `cat_place`
-    cat_l1: Vec<[C; 4]>,
-    cat_city: Vec<[C; 4]>,
+    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered) [unit][category] (the
+    /// departments' during the scan, then every unit's, as `units`)
     cat_unit: Vec<Vec<[C; 4]>>,
     /// (tickets, tickets_year_earlier, direct) per channel / request type string, hour; [category][month]
     channel: Vec<[C; 3]>,
     request_type: Vec<[C; 3]>,
     hour: Vec<[C; 3]>,
-    /// (tickets, not dispatched) [stored category pair * months + month] of the checked window:
-    /// finish derives `cat_month` and `checked_categories` from it
+    /// (tickets, not dispatched) [stored category pair * months + month] of the checked window
     raw_month: Vec<[C; 2]>,
-    /// (tickets, direct) [category][month] of the period: derived from `raw_month` in finish
-    cat_month: Vec<Vec<[C; 2]>>,
     quality: [i64; 26],
     /// [topic][phase] → month start → (tickets, resolved_yes, resolved_answered, satisfied, basically, dissatisfied)
     topics: Vec<[HashMap<i64, [i64; 6]>; 2]>,
-    /// [day of the period]: derived from `checked_days` in finish
-    daily: Vec<i64>,
     /// [day of the checked window]
     checked_days: Vec<i64>,
     /// ticket_id hashes of the checked window, one chunk per batch
@@ -458,9 +448,6 @@ struct Acc {
     department_unit: Vec<u32>,
     /// [category_l1][category_l2] → (category id + 1, stored-pair id); 0: not yet known
     cat_cache: Vec<Vec<(u32, u32)>>,
-    /// tickets of the checked window per stored (category_l1, category_l2) pair: derived from
-    /// `raw_month` in finish
-    checked_categories: Vec<i64>,
     /// the global string ids of the current row group's dictionaries, by the address of the
     /// dictionary (held here, so the address stays its own)
     dictionaries: HashMap<usize, (ArrayRef, Arc<[u32]>)>,
@@ -1489,7 +1476,7 @@ fn finish(
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     let targets = place_targets(shared);
-    derive_totals(shared, &mut acc, n_months);
+    let totals = totals(shared, &acc, n_months);
     add_places(shared, &mut acc, n_months, &targets);
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
 
@@ -1515,7 +1502,7 @@ fn finish(
         vec![text(ut), text(un), text(up)],
     )?;
     let mut city_month = FactRows::default();
-    for (m, f) in acc.city.iter().enumerate().take(n_months) {
+    for (m, f) in totals.city.iter().enumerate() {
         city_month.push(spec.months[m], f);
     }
     let city_month = city_month.batch(Vec::new(), Vec::new())?;
@@ -1546,12 +1533,12 @@ fn finish(
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
     }
-    let category_facts = category_facts(&acc, &names)?;
-    let city_mix = city_mix(&acc, &names, spec)?;
+    let category_facts = category_facts(&acc, &totals, &names)?;
+    let city_mix = city_mix(&acc, &totals, &names, spec)?;
     let data_quality = QUALITY_ITEMS.iter().zip(acc.quality).map(|(k, v)| (k.to_string(), v)).collect();
     let topic_facts = topic_facts(&acc, spec)?;
 
-    let mut daily: Vec<(NaiveDate, i64)> = acc
+    let mut daily: Vec<(NaiveDate, i64)> = totals
         .daily
         .iter()
         .enumerate()
@@ -1572,7 +1559,7 @@ fn finish(
         .collect();
     let raw = shared.raw_cats.all();
     let pairs: Vec<(usize, i64)> =
-        acc.checked_categories.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (k, *n)).collect();
+        totals.checked_categories.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (k, *n)).collect();
     let checked_categories = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("category_l1", DataType::Utf8, true),
@@ -1634,46 +1621,60 @@ fn finish(
     })
 }
 
-/// The tables that add up from others: the city's months from the places' (every ticket has
-/// a place, null or not), the city's categories and its category_l1 counts from the places'
-/// categories, the period's days from the checked window's (the period is whole days of it), and
-/// the categories' months and the checked window's category pairs from the stored pairs' months.
-fn derive_totals(shared: &Shared, acc: &mut Acc, n_months: usize) {
-    acc.city = vec![[0; F]; n_months];
+/// The tables that add up from others, made once the scan is done.
+struct Totals {
+    /// [month]: from the places' (every ticket has a place, null or not)
+    city: Vec<[C; F]>,
+    /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered) [category] of the city,
+    /// from the places' categories
+    cat_city: Vec<[C; 4]>,
+    /// the same [category_l1 string], from `cat_city`
+    cat_l1: Vec<[C; 4]>,
+    /// tickets [day of the period], from the checked window's days (the period is whole days
+    /// of it)
+    daily: Vec<i64>,
+    /// (tickets, direct) [category][month] of the period, from the stored pairs' months
+    cat_month: Vec<Vec<[C; 2]>>,
+    /// tickets of the checked window per stored (category_l1, category_l2) pair, from the same
+    checked_categories: Vec<i64>,
+}
+
+fn totals(shared: &Shared, acc: &Acc, n_months: usize) -> Totals {
+    let mut city = vec![[0; F]; n_months];
     for rows in acc.places.chunks(n_months) {
-        for (a, b) in acc.city.iter_mut().zip(rows) {
+        for (a, b) in city.iter_mut().zip(rows) {
             add(a, b);
         }
     }
     let cats = shared.cats.all();
-    acc.cat_city = vec![[0; 4]; cats.len()];
+    let mut cat_city = vec![[0; 4]; cats.len()];
     for row in &acc.cat_place {
-        for (a, b) in acc.cat_city.iter_mut().zip(row) {
+        for (a, b) in cat_city.iter_mut().zip(row) {
             add(a, b);
         }
     }
-    acc.cat_l1 = Vec::new();
-    for (c, &(l1, _)) in acc.cat_city.iter().zip(&cats) {
-        add(slot(&mut acc.cat_l1, l1 as usize), c);
+    let mut cat_l1 = Vec::new();
+    for (c, &(l1, _)) in cat_city.iter().zip(&cats) {
+        add(slot(&mut cat_l1, l1 as usize), c);
     }
     let spec = shared.spec;
     let (scan_start, _) = spec.scan_range();
     let (p_start, p_end) = spec.period;
     let first = ((p_start - scan_start) / MICROS_PER_DAY) as usize;
     let days = ((p_end - p_start) / MICROS_PER_DAY) as usize;
-    acc.daily = (first..first + days).map(|d| acc.checked_days.get(d).copied().unwrap_or(0)).collect();
+    let daily = (first..first + days).map(|d| acc.checked_days.get(d).copied().unwrap_or(0)).collect();
     let raw = shared.raw_cats.all();
-    acc.checked_categories = vec![0; raw.len()];
-    acc.cat_month = Vec::new();
+    let mut checked_categories = vec![0; raw.len()];
+    let mut cat_month = Vec::new();
     for (r, months) in acc.raw_month.chunks(n_months).enumerate() {
         let (l1, l2) = raw[r];
         // the category as counted: (category_l1, coalesce(category_l2, category_l1)), known
         // since the scan made both ids together
         let c = shared.cats.id((l1, if l2 != 0 { l2 } else { l1 })) as usize;
         for (m, cell) in months.iter().enumerate() {
-            acc.checked_categories[r] += i64::from(cell[0]);
+            checked_categories[r] += i64::from(cell[0]);
             if spec.months[m] >= p_start && cell[0] > 0 {
-                let row = slot(&mut acc.cat_month, c);
+                let row: &mut Vec<[C; 2]> = slot(&mut cat_month, c);
                 if row.len() < n_months {
                     row.resize(n_months, [0; 2]);
                 }
@@ -1681,6 +1682,7 @@ fn derive_totals(shared: &Shared, acc: &mut Acc, n_months: usize) {
             }
         }
     }
+    Totals { city, cat_city, cat_l1, daily, cat_month, checked_categories }
 }
 
 /// Add each place's counts into its street (when it has one) and its district (a null district
@@ -2188,7 +2190,7 @@ fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordB
     )?)
 }
 
-fn category_facts(acc: &Acc, names: &Names) -> Result<RecordBatch> {
+fn category_facts(acc: &Acc, totals: &Totals, names: &Names) -> Result<RecordBatch> {
     let name = |id: u32| names.text(id);
     let cats = &names.cats;
     let (mut ut, mut un, mut up, mut level, mut c1, mut c2) =
@@ -2206,12 +2208,12 @@ fn category_facts(acc: &Acc, names: &Names) -> Result<RecordBatch> {
                 counts[k].push(i64::from(c[k]));
             }
         };
-    for (id, c) in acc.cat_l1.iter().enumerate() {
+    for (id, c) in totals.cat_l1.iter().enumerate() {
         if c[0] + c[1] > 0 {
             row("city".into(), None, None, 1, name(id as u32), None, c);
         }
     }
-    for (cid, c) in acc.cat_city.iter().enumerate() {
+    for (cid, c) in totals.cat_city.iter().enumerate() {
         if c[0] + c[1] > 0 {
             let (a, b) = cats[cid];
             row("city".into(), None, None, 2, name(a), name(b), c);
@@ -2244,7 +2246,7 @@ fn category_facts(acc: &Acc, names: &Names) -> Result<RecordBatch> {
     )?)
 }
 
-fn city_mix(acc: &Acc, names: &Names, spec: &Spec) -> Result<RecordBatch> {
+fn city_mix(acc: &Acc, totals: &Totals, names: &Names, spec: &Spec) -> Result<RecordBatch> {
     let name = |id: u32| names.text(id);
     let cats = &names.cats;
     struct Row {
@@ -2286,7 +2288,7 @@ fn city_mix(acc: &Acc, names: &Names, spec: &Spec) -> Result<RecordBatch> {
             });
         }
     }
-    for (cid, months) in acc.cat_month.iter().enumerate() {
+    for (cid, months) in totals.cat_month.iter().enumerate() {
         for (m, c) in months.iter().enumerate() {
             if c[0] > 0 {
                 let (a, b) = cats[cid];
