@@ -373,6 +373,25 @@ struct DurationChunk {
     close: Vec<u64>,
 }
 
+impl DurationChunk {
+    /// n rows of zeros, for a batch of n rows to write.
+    fn zeroed(n: usize) -> DurationChunk {
+        DurationChunk { units: [vec![0; n], vec![0; n]], respond: vec![0; n], close: vec![0; n] }
+    }
+    /// Keep the first k rows and give the rest of the memory back.
+    fn cut(&mut self, k: usize) {
+        let [a, b] = &mut self.units;
+        for v in [a, b] {
+            v.truncate(k);
+            v.shrink_to_fit();
+        }
+        for v in [&mut self.respond, &mut self.close] {
+            v.truncate(k);
+            v.shrink_to_fit();
+        }
+    }
+}
+
 /// A duration that is not known (no time, or before the dispatch): above every real one.
 const NO_TIME: u64 = u64::MAX;
 
@@ -1050,7 +1069,7 @@ fn rows(
     let mut suspect = vec![0u64; n.div_ceil(64)];
     // every row writes its durations at `k`, which moves on only for a scored ticket of the
     // period (no branch); the chunk is cut to k after the pass (its tail given back)
-    let mut dur = DurationChunk { units: [vec![0; n], vec![0; n]], respond: vec![0; n], close: vec![0; n] };
+    let mut dur = DurationChunk::zeroed(n);
     let mut k = 0;
 
     // pass 1: what each row is (month, fact pattern, units, category …), the data-quality counts,
@@ -1324,14 +1343,7 @@ fn rows(
     }
     lap(2, &mut clock);
     if k > 0 {
-        for v in &mut dur.units {
-            v.truncate(k);
-            v.shrink_to_fit();
-        }
-        dur.respond.truncate(k);
-        dur.respond.shrink_to_fit();
-        dur.close.truncate(k);
-        dur.close.shrink_to_fit();
+        dur.cut(k);
         acc.durations.push(dur);
     }
     acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
@@ -2141,20 +2153,22 @@ fn city_quantiles(acc: &Acc) -> UnitQuantiles {
     vec![(0, [r50, r90, c50, c90])]
 }
 
+/// The districts', streets', departments' and the city's quantiles, selected on `T`.
+fn unit_quantiles<T: Span>(acc: &Acc, targets: &[(u32, u32)], n_units: usize) -> [UnitQuantiles; 4] {
+    let ((districts, streets), (departments, city)) = rayon::join(
+        || place_quantiles::<T>(acc, targets),
+        || rayon::join(|| department_quantiles::<T>(acc, n_units), || city_quantiles(acc)),
+    );
+    [districts, streets, departments, city]
+}
+
 fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
     let units = &names.units;
-    let ((districts, streets), (departments, city)) = if whole_seconds(acc) {
-        rayon::join(
-            || place_quantiles::<u32>(acc, targets),
-            || rayon::join(|| department_quantiles::<u32>(acc, units.len()), || city_quantiles(acc)),
-        )
+    let results = if whole_seconds(acc) {
+        unit_quantiles::<u32>(acc, targets, units.len())
     } else {
-        rayon::join(
-            || place_quantiles::<u64>(acc, targets),
-            || rayon::join(|| department_quantiles::<u64>(acc, units.len()), || city_quantiles(acc)),
-        )
+        unit_quantiles::<u64>(acc, targets, units.len())
     };
-    let results = [districts, streets, departments, city];
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
     for (t, rows) in results.iter().enumerate() {
