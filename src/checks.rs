@@ -82,6 +82,18 @@ impl Check {
     }
 }
 
+/// The built-in checks that read only the window's counts per day and per category pair
+/// (`checked_days`, `checked_categories`), never `checked`.
+const COUNT_CHECKS: [&str; 2] = ["abnormal_days", "category_conflicts"];
+
+/// A built-in check as shipped (a user's file of the same name or folder is not one: it runs
+/// on the whole window).
+fn is_builtin(c: &Check) -> bool {
+    BUILTIN
+        .iter()
+        .any(|(name, sql)| c.name == *name && c.sql == *sql && c.source == format!("queries/checks/{name}.sql"))
+}
+
 pub fn builtin() -> Vec<Check> {
     BUILTIN
         .iter()
@@ -224,27 +236,30 @@ pub async fn run_window(
         crate::metrics::register(ctx, "checked_days", vec![s.checked_days.clone()])?;
         crate::metrics::register(ctx, "checked_categories", vec![s.checked_categories.clone()])
     };
-    let builtin = |c: &Check| c.source.starts_with("queries/checks/");
     // repeated ticket_ids come from the scan's hashes, with every row of them (a GROUP BY
     // ticket_id over the window would hold every id in memory; over the suspects it is only slower)
     register_rows(s.repeated.clone())?;
     let (dup, other): (Vec<Check>, Vec<Check>) =
-        checks.iter().cloned().partition(|c| builtin(c) && c.name == "duplicate_ticket_id");
+        checks.iter().cloned().partition(|c| is_builtin(c) && c.name == "duplicate_ticket_id");
     let mut out = run(ctx, &dup).await?;
-    let rest: Vec<Check> = match &s.suspects {
-        Some(suspects) => {
-            // every other built-in check on the rows that could fail it (the suspects hold no row
-            // of a repeated id: those are in s.repeated)
-            register_rows(suspects.iter().chain(&s.repeated).cloned().collect())?;
-            register_counts()?;
-            let (b, own): (Vec<Check>, Vec<Check>) = other.into_iter().partition(|c| builtin(c));
-            out.extend(run(ctx, &b).await?);
-            own
+    register_counts()?;
+    let mut rest = Vec::new();
+    for c in other {
+        if !is_builtin(&c) {
+            rest.push(c);
+        } else if COUNT_CHECKS.contains(&c.name.as_str()) {
+            out.extend(run(ctx, std::slice::from_ref(&c)).await?);
+        } else if let Some(rows) = s.check_rows(&c.name)? {
+            // a built-in row check on the rows that could fail it (its suspects hold no row of
+            // a repeated id: those are in s.repeated)
+            crate::metrics::register(ctx, "checked", rows)?;
+            out.extend(run(ctx, std::slice::from_ref(&c)).await?);
+        } else {
+            // too many suspects (a warning on most tickets): it reads the window (counted, and
+            // only three rows fetched)
+            rest.push(c);
         }
-        // too many suspects (a warning on most tickets): the other checks read the window
-        // (counted, and only three rows fetched)
-        None => other,
-    };
+    }
     if !rest.is_empty() {
         register_checked(ctx, Some(window)).await?;
         register_counts()?;

@@ -23,7 +23,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::buffer::{BooleanBuffer, Buffer, ScalarBuffer};
+use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::HashMap;
@@ -148,15 +148,48 @@ pub struct Output {
     pub checked_days: RecordBatch,
     /// (category_l1, category_l2, tickets) of the checked window, for category_conflicts.sql.
     pub checked_categories: RecordBatch,
-    /// Rows that may fail a built-in row check (canonical table schema), without those of a
-    /// repeated ticket_id; None when there were more than [`SUSPECT_CAP`]: the row checks must
-    /// then read the whole window.
-    pub suspects: Option<Vec<RecordBatch>>,
+    /// [k]: the rows that may fail the built-in row check ROW_CHECKS[k], in the columns it
+    /// reads, without those of a repeated ticket_id; None when there were more than the cap
+    /// ([`SUSPECT_CAP`]): that check must then read the whole window.
+    pub suspects: Vec<Option<Vec<RecordBatch>>>,
     /// Every row of a ticket_id that occurs more than once in the window (found from every
     /// batch's id range and the hashes of the batches that need them, see [`IdChunk`]): all
     /// that duplicate_ticket_id.sql needs, however many other suspects.
     pub repeated: Vec<RecordBatch>,
     pub rows_read: u64,
+}
+
+/// The built-in row checks (queries/checks/<name>.sql) the scan finds suspect rows for, each
+/// with the columns it reads. ticket_id is always kept: the rows of a repeated ticket_id are
+/// taken out of the suspects by it (the checks see them once, in [`Output::repeated`]).
+pub const ROW_CHECKS: [(&str, &[&str]); 5] = [
+    ("missing_required", &["ticket_id", "received_at", "request_type", "category_l1", "district"]),
+    ("time_order", &["ticket_id", "received_at", "dispatched_at", "responded_at", "closed_at"]),
+    ("closed_before_responded", &["ticket_id", "dispatched_at", "responded_at", "closed_at"]),
+    ("unknown_values", &["ticket_id", "channel", "request_type", "urgency", "satisfaction", "excluded_reason"]),
+    ("unknown_districts", &["ticket_id", "district"]),
+];
+
+impl Output {
+    /// Every row the built-in row check `check` needs to give its result on the whole window:
+    /// its suspects and the rows of the repeated ticket_ids, in its columns. None when it is no
+    /// row check, or had more suspects than the cap: it must read the window.
+    pub fn check_rows(&self, check: &str) -> Result<Option<Vec<RecordBatch>>> {
+        let Some(k) = ROW_CHECKS.iter().position(|(name, _)| *name == check) else { return Ok(None) };
+        let Some(Some(suspects)) = self.suspects.get(k) else { return Ok(None) };
+        let target = check_schema(ROW_CHECKS[k].1);
+        let mut rows = suspects.clone();
+        for b in &self.repeated {
+            let keep: Vec<usize> =
+                target.fields().iter().map(|f| b.schema().index_of(f.name())).collect::<Result<_, _>>()?;
+            rows.push(b.project(&keep)?);
+        }
+        rows.retain(|b| b.num_rows() > 0);
+        if rows.is_empty() {
+            rows.push(RecordBatch::new_empty(target));
+        }
+        Ok(Some(rows))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +461,14 @@ fn merge_nested<const N: usize>(a: &mut Vec<Vec<[C; N]>>, b: Vec<Vec<[C; N]>>) {
     }
 }
 
+/// The rows that could fail one row check, in its columns ([`check_schema`]); `batches` is
+/// emptied once `rows` passes the cap.
+#[derive(Default)]
+struct SuspectRows {
+    rows: usize,
+    batches: Vec<RecordBatch>,
+}
+
 #[derive(Default)]
 struct Acc {
     /// suspect rows kept at most (Spec::suspect_cap)
@@ -458,8 +499,8 @@ struct Acc {
     checked_days: Vec<i64>,
     /// ticket_id hashes of the checked window, one chunk per batch
     hashes: Vec<IdChunk>,
-    suspects: Vec<RecordBatch>,
-    suspect_rows: usize,
+    /// [k]: the suspect rows of ROW_CHECKS[k]
+    suspects: [SuspectRows; ROW_CHECKS.len()],
     // per-thread caches of global ids
     /// [district][street] → place id + 1 (0: not yet known here); a place is a (district,
     /// street) pair, either null: the streets and districts add up from the places
@@ -510,12 +551,14 @@ impl Acc {
         }
         merge_i64(&mut self.checked_days, b.checked_days);
         self.hashes.extend(b.hashes);
-        if self.suspect_rows <= self.cap {
-            self.suspect_rows += b.suspect_rows;
-            self.suspects.extend(b.suspects);
-        }
-        if self.suspect_rows > self.cap {
-            self.suspects.clear();
+        for (a, b) in self.suspects.iter_mut().zip(b.suspects) {
+            if a.rows <= self.cap {
+                a.rows += b.rows;
+                a.batches.extend(b.batches);
+            }
+            if a.rows > self.cap {
+                a.batches.clear();
+            }
         }
         self
     }
@@ -699,10 +742,13 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 // a new column chunk: new dictionaries
                 acc.dictionaries.clear();
                 let file = &files[t.file];
+                let mut clock = std::time::Instant::now();
                 for (k, batch) in reader(file, vec![t.row_group], file.mask.clone())?.enumerate() {
                     let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
+                    lap(5, &mut clock);
                     rows(&shared, &hasher, &mut acc, &batch, (t.file, t.row_group, k))
                         .with_context(|| format!("scanning {}", file.path.display()))?;
+                    clock = std::time::Instant::now();
                 }
                 Ok(acc)
             },
@@ -719,7 +765,8 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
         );
         let part = |k: usize| PARTS[k].load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9;
         eprintln!(
-            "profile: scan threads' time: columns {:.2} s, pass 1 {:.2} s, pass 2 {:.2} s, ids {:.2} s, suspects {:.2} s",
+            "profile: scan threads' time: decoding {:.2} s, columns {:.2} s, pass 1 {:.2} s, pass 2 {:.2} s, ids {:.2} s, suspects {:.2} s",
+            part(5),
             part(0),
             part(1),
             part(2),
@@ -1009,8 +1056,8 @@ fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8,
 const CATS: [[C; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
 
 /// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids,
-/// suspects.
-static PARTS: [std::sync::atomic::AtomicU64; 5] = [const { std::sync::atomic::AtomicU64::new(0) }; 5];
+/// suspects; and in the Parquet reader (decoding).
+static PARTS: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
 
 fn lap(part: usize, t: &mut std::time::Instant) {
     let now = std::time::Instant::now();
@@ -1065,8 +1112,8 @@ fn rows(
     let (ye_start, ye_end) = spec.year_earlier;
     let n_months = spec.months.len() - 1;
     let day_month = &spec.day_month;
-    // bit i: row i may fail a check
-    let mut suspect = vec![0u64; n.div_ceil(64)];
+    // the row checks each row may fail (bit k: ROW_CHECKS[k])
+    let mut suspect = vec![0u8; n];
     // every row writes its durations at `k`, which moves on only for a scored ticket of the
     // period (no branch); the chunk is cut to k after the pass (its tail given back)
     let mut dur = DurationChunk::zeroed(n);
@@ -1098,7 +1145,7 @@ fn rows(
         acc.cat_cache.resize(n_strings, Vec::new());
     }
     let mut q = [0i64; 26];
-    let mut any_suspect = false;
+    let mut any_suspect = 0u8;
     lap(0, &mut clock);
 
     for i in 0..n {
@@ -1244,24 +1291,18 @@ fn rows(
             q[25] += i64::from(qscored & (due != NULL_TIME));
         }
 
-        // the data checks' window is the scanned months
-        let bad = ids_col.as_ref().is_none_or(|c| c.is_null(i))
-            | (rtg == 0)
-            | (c1 == 0)
-            | (dg == 0)
-            | dispatched_early
-            | responded_early
-            | closed_early
-            | closed_before_dispatched
-            | closed_before_responded
-            | unknown_channel
-            | unknown_type
-            | unknown_urgency
-            | unknown_sat
-            | unknown_excl
-            | (check_districts & (dg != 0) && !codes[dg as usize].known_district);
-        suspect[i / 64] |= u64::from(bad) << (i % 64);
-        any_suspect |= bad;
+        // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
+        let missing = ids_col.as_ref().is_none_or(|c| c.is_null(i)) | (rtg == 0) | (c1 == 0) | (dg == 0);
+        let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
+        let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
+        let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
+        let bits = u8::from(missing)
+            | u8::from(time_order) << 1
+            | u8::from(closed_before_responded) << 2
+            | u8::from(unknown_values) << 3
+            | u8::from(unknown_district) << 4;
+        suspect[i] = bits;
+        any_suspect |= bits;
     }
     acc.codes = codes;
     for (a, b) in acc.quality.iter_mut().zip(q) {
@@ -1348,15 +1389,21 @@ fn rows(
     }
     acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
-    if any_suspect && acc.suspect_rows <= acc.cap {
-        let keep = BooleanArray::new(BooleanBuffer::new(Buffer::from_vec(suspect), 0, n), None);
-        let rows = filter_record_batch(batch, &keep)?;
-        acc.suspect_rows += rows.num_rows();
-        if acc.suspect_rows <= acc.cap {
-            acc.suspects.push(to_table(&rows)?);
-        } else {
-            acc.suspects.clear();
+    for (k, (_, columns)) in ROW_CHECKS.iter().enumerate() {
+        let kept = &mut acc.suspects[k];
+        if any_suspect >> k & 1 == 0 || kept.rows > acc.cap {
+            continue;
         }
+        let keep = BooleanBuffer::collect_bool(n, |i| suspect[i] >> k & 1 == 1);
+        kept.rows += keep.count_set_bits();
+        if kept.rows > acc.cap {
+            kept.batches.clear();
+            continue;
+        }
+        let target = check_schema(columns);
+        let read: Vec<usize> = columns.iter().filter_map(|c| batch.schema().index_of(c).ok()).collect();
+        let rows = filter_record_batch(&batch.project(&read)?, &BooleanArray::new(keep, None))?;
+        kept.batches.push(to_table(&rows, &target)?);
     }
     lap(4, &mut clock);
     Ok(())
@@ -1393,9 +1440,9 @@ fn topic_row(shared: &Shared, acc: &mut Acc, r: i64, cats: [u32; 3], mask: u64, 
     }
 }
 
-/// A batch as read, in the canonical table schema (missing columns null).
-fn to_table(batch: &RecordBatch) -> Result<RecordBatch> {
-    let target = schema::table_schema();
+/// A batch as read, in `target` (the canonical table schema or some of its columns; missing
+/// columns null).
+fn to_table(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
     let cols = target
         .fields()
         .iter()
@@ -1404,7 +1451,15 @@ fn to_table(batch: &RecordBatch) -> Result<RecordBatch> {
             None => Ok(datafusion::arrow::array::new_null_array(f.data_type(), batch.num_rows())),
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(target, cols)?)
+    Ok(RecordBatch::try_new(target.clone(), cols)?)
+}
+
+/// The canonical table schema's `columns`, in its order.
+fn check_schema(columns: &[&str]) -> SchemaRef {
+    let table = schema::table_schema();
+    let keep: Vec<usize> =
+        (0..table.fields().len()).filter(|&k| columns.contains(&table.field(k).name().as_str())).collect();
+    Arc::new(table.project(&keep).expect("columns of the table"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1598,23 +1653,26 @@ fn finish(
     // repeated ticket_ids: equal hashes, then the rows themselves (a second read, only then)
     let set: datafusion::common::HashSet<u64> = repeated.into_iter().collect();
     let repeated = if set.is_empty() { Vec::new() } else { rows_with_ids(files, spec, hasher, &set)? };
-    let suspects = if acc.suspect_rows > acc.cap {
-        None
-    } else {
-        let mut rows = acc.suspects;
+    let mut suspects = Vec::new();
+    for kept in acc.suspects {
+        if kept.rows > acc.cap {
+            suspects.push(None);
+            continue;
+        }
+        let mut rows = kept.batches;
         if !set.is_empty() {
             // the rows of a repeated ticket_id are in `repeated`: drop them here, so the checks
             // see each row once
-            let mut kept = Vec::with_capacity(rows.len());
+            let mut without = Vec::with_capacity(rows.len());
             for b in rows {
                 let keep: BooleanArray =
                     id_hashes(&b, hasher)?.into_iter().map(|h| Some(h.is_none_or(|h| !set.contains(&h)))).collect();
-                kept.push(filter_record_batch(&b, &keep)?);
+                without.push(filter_record_batch(&b, &keep)?);
             }
-            rows = kept;
+            rows = without;
         }
-        Some(rows)
-    };
+        suspects.push(Some(rows));
+    }
 
     Ok(Output {
         unit_month,
@@ -1879,7 +1937,7 @@ fn rows_with_ids(
                 .collect();
             let rows = filter_record_batch(&batch, &keep)?;
             if rows.num_rows() > 0 {
-                out.push(to_table(&rows)?);
+                out.push(to_table(&rows, &schema::table_schema())?);
             }
         }
     }

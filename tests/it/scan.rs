@@ -247,23 +247,46 @@ fn compare(seed: u64, n: usize, row_group: usize, encodings: (u8, u8), whole: bo
             let window = (period.year_earlier().start, period.end);
             let (ctx, archive) = session(dir.path(), &settings).await;
             let out = hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap();
-            prop_assert!(out.suspects.is_some());
+            prop_assert!(out.suspects.iter().all(Option::is_some));
             let scanned_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&out)).await.unwrap();
             let scanned = hotline::metrics::compute(&ctx, &period, &settings, Some(&out)).await.unwrap();
-            // with no room for suspects: the repeated ids from the scan, the rest from the window
-            let mut spec = hotline::scan::Spec::new(&period, &settings);
-            spec.suspect_cap = 0;
-            let capped = hotline::scan::scan(&archive, &spec).unwrap();
-            let capped_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&capped)).await.unwrap();
+            // with no room for suspects: the repeated ids from the scan, the rest from the window;
+            // with room for all but the most: that check from the window, the others from theirs
+            let kept = |o: &hotline::scan::Output| -> Vec<Option<usize>> {
+                o.suspects.iter().map(|s| s.as_ref().map(|b| b.iter().map(|b| b.num_rows()).sum())).collect()
+            };
+            let most = kept(&out).into_iter().flatten().max().unwrap_or(0);
+            let mut capped_checks = Vec::new();
+            for cap in [0, most.saturating_sub(1)] {
+                let mut spec = hotline::scan::Spec::new(&period, &settings);
+                spec.suspect_cap = cap;
+                let capped = hotline::scan::scan(&archive, &spec).unwrap();
+                if cap > 0 {
+                    // the most suspected check reads the window, each check under the cap its own
+                    let counts = kept(&capped);
+                    prop_assert!(counts.iter().any(Option::is_none), "{counts:?}");
+                    prop_assert!(counts.iter().flatten().all(|&c| c <= cap), "{counts:?}");
+                }
+                capped_checks
+                    .push((cap, hotline::checks::run_window(&ctx, &checks, window, Some(&capped)).await.unwrap()));
+            }
 
             let (ctx, _) = session(dir.path(), &settings).await;
             let sql_checks = hotline::checks::run_window(&ctx, &checks, window, None).await.unwrap();
             let sql = hotline::metrics::compute(&ctx, &period, &settings, None).await.unwrap();
 
             assert_same(&scanned, &sql);
-            for (a, b) in capped_checks.iter().zip(&sql_checks) {
-                prop_assert_eq!((&a.check.name, a.failing), (&b.check.name, b.failing), "capped, {}", period.label());
-                prop_assert_eq!(&a.examples, &b.examples, "capped, check {}", a.check.name);
+            for (cap, capped) in &capped_checks {
+                for (a, b) in capped.iter().zip(&sql_checks) {
+                    prop_assert_eq!(
+                        (&a.check.name, a.failing),
+                        (&b.check.name, b.failing),
+                        "cap {}, {}",
+                        cap,
+                        period.label()
+                    );
+                    prop_assert_eq!(&a.examples, &b.examples, "cap {}, check {}", cap, a.check.name);
+                }
             }
             for (a, b) in scanned_checks.iter().zip(&sql_checks) {
                 prop_assert_eq!(&a.check.name, &b.check.name);
