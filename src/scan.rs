@@ -42,6 +42,8 @@ use crate::schema;
 /// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
 pub const SUSPECT_CAP: usize = 1_000_000;
 const BATCH_ROWS: usize = 65_536;
+/// Rows of a batch whose columns the per-row loop reads at a time (see [`rows`]).
+const BLOCK: usize = 2048;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
@@ -831,15 +833,25 @@ impl<'a> TextRef<'a> {
     fn of(t: &'a Text) -> TextRef<'a> {
         TextRef { keys: &t.keys, valid: t.valid.as_ref(), map: &t.map }
     }
-    /// The global string id of row i (0 = null).
-    #[inline(always)]
-    fn id(&self, i: usize) -> u32 {
+    /// The global string ids (0 = null) of rows base.. into `out`, returned as a slice of m.
+    fn block<'b>(&self, base: usize, m: usize, out: &'b mut [u32]) -> &'b [u32] {
+        let out = &mut out[..m];
+        let keys = &self.keys[base..base + m];
         // a null row's key may be anything (an all-null column has no dictionary values)
-        let g = self.map.get(self.keys[i] as usize).copied().unwrap_or(0);
+        let global = |k: i32| self.map.get(k as usize).copied().unwrap_or(0);
         match self.valid {
-            Some(v) => g * u32::from(v.value(i)),
-            None => g,
+            None => {
+                for (o, &k) in out.iter_mut().zip(keys) {
+                    *o = global(k);
+                }
+            }
+            Some(v) => {
+                for ((o, &k), valid) in out.iter_mut().zip(keys).zip(v.slice(base, m).iter()) {
+                    *o = global(k) * u32::from(valid);
+                }
+            }
         }
+        out
     }
 }
 
@@ -871,13 +883,19 @@ impl<'a> TimeRef<'a> {
     fn of(t: &'a Time) -> TimeRef<'a> {
         TimeRef { values: &t.values, valid: t.valid.as_ref() }
     }
-    #[inline(always)]
-    fn at(&self, i: usize) -> i64 {
-        let v = self.values[i];
-        match self.valid {
-            Some(b) if !b.value(i) => NULL_TIME,
-            _ => v,
+    /// Rows base..base + m in µs, [`NULL_TIME`] for null: the values in place when none is
+    /// null, else written into `out`.
+    fn block<'b>(&self, base: usize, m: usize, out: &'b mut [i64]) -> &'b [i64]
+    where
+        'a: 'b,
+    {
+        let values = &self.values[base..base + m];
+        let Some(valid) = self.valid else { return values };
+        let out = &mut out[..m];
+        for ((o, &v), b) in out.iter_mut().zip(values).zip(valid.slice(base, m).iter()) {
+            *o = if b { v } else { NULL_TIME };
         }
+        out
     }
 }
 
@@ -1148,161 +1166,175 @@ fn rows(
     let mut any_suspect = 0u8;
     lap(0, &mut clock);
 
-    for i in 0..n {
-        let r = received.at(i);
-        if r == NULL_TIME {
-            continue;
-        }
-        let (d, resp, cl, due) = (dispatched.at(i), responded.at(i), closed.at(i), due_times.at(i));
-        let (dg, sg, pg) = (district.id(i), street.id(i), department.id(i));
-        let (c1, c2, c3) = (l1.id(i), l2.id(i), l3.id(i));
-        let (chg, rtg, ug, satg, xg) =
-            (channel.id(i), request_type.id(i), urgency.id(i), satisfaction.id(i), excluded.id(i));
-        let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
-        let res = resolved.at(i);
-        let x = xg as usize;
-        let (cx, cs) = (codes[x], codes[satg as usize]);
-        let scored = has_d & !cx.configured;
-        let sat = cs.satisfaction;
-
-        // topics: any time, by their own windows
-        let topics = codes[c1 as usize].topics | codes[c2 as usize].topics | codes[c3 as usize].topics;
-        if topics != 0 || spec.topics.len() > 64 {
-            topic_row(shared, acc, r, [c1, c2, c3], topics, scored, res, sat);
-        }
-        let day = (r - scan_start).div_euclid(MICROS_PER_DAY);
-        if day < 0 || day >= day_month.len() as i64 {
-            continue;
-        }
-        let day = day as usize;
-        let m = day_month[day];
-        month[i] = m;
-        let in_period = (r >= p_start) & (r < p_end);
-        let in_ye = (r >= ye_start) & (r < ye_end);
-        let unknown_channel = (chg != 0) & (codes[chg as usize].channel == 0);
-        let unknown_type = (rtg != 0) & (codes[rtg as usize].request_type == 0);
-        let unknown_sat = (satg != 0) & (sat == 0);
-        let unknown_excl = (x != 0) & (cx.excluded == 0);
-        let uclass = codes[ug as usize].urgency;
-        let unknown_urgency = (ug != 0) & (uclass > 3);
-        let class = if uclass > 3 { 2 } else { uclass as usize };
-        // out-of-order times (data_quality.sql and the checks); NULL_TIME is below every time
-        let dispatched_early = has_d & (d < r);
-        let responded_early = has_resp & (resp < r);
-        let closed_early = has_cl & (cl < r);
-        let responded_before_dispatched = has_resp & (resp < d);
-        let closed_before_dispatched = has_cl & (cl < d);
-        let closed_before_responded = has_cl & (cl < resp);
-
-        // ticket_facts
-        let rp = u8::from(has_resp) * (1 + u8::from(resp <= d.saturating_add(spec.response[class])));
-        let limit = if due != NULL_TIME { due } else { d.saturating_add(spec.close[class]) };
-        let on_time = has_cl & (cl <= limit);
-        let sat3 = if sat <= 3 { sat } else { 0 };
-        fact[i] = fact_pattern(has_d, scored, rp, on_time, res, sat3);
-
-        // units: the caches hold id + 1, 0 for not yet known (a place) or null (a department)
-        let row = &mut acc.place_cache[dg as usize];
-        if row.len() < n_strings {
-            row.resize(n_strings, 0);
-        }
-        let mut place = row[sg as usize];
-        if place == 0 {
-            let id = shared.places.id((dg, sg));
-            place = id + 1;
-            row[sg as usize] = place;
-            // the place's district and street units take their ids as first seen, as the
-            // departments' do (place_targets looks them up after the scan)
-            if dg != 0 {
-                shared.units.id((0, dg, 0));
+    // the columns are read a block at a time, each in a loop of its own, into plain arrays the
+    // per-row loop reads (one stream per column here, not sixteen at once in the row loop)
+    let mut text_block = vec![0u32; 11 * BLOCK];
+    let mut time_block = vec![0i64; 5 * BLOCK];
+    for base in (0..n).step_by(BLOCK) {
+        let m = BLOCK.min(n - base);
+        let mut tb = time_block.chunks_mut(BLOCK);
+        let [received, dispatched, responded, closed, due_times] = [received, dispatched, responded, closed, due_times]
+            .map(|t| t.block(base, m, tb.next().expect("5 blocks")));
+        let mut xb = text_block.chunks_mut(BLOCK);
+        let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
+            [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded]
+                .map(|t| t.block(base, m, xb.next().expect("11 blocks")));
+        for j in 0..m {
+            let i = base + j;
+            let r = received[j];
+            if r == NULL_TIME {
+                continue;
             }
-            if sg != 0 {
-                shared.units.id((1, dg, sg));
+            let (d, resp, cl, due) = (dispatched[j], responded[j], closed[j], due_times[j]);
+            let (dg, sg, pg) = (district[j], street[j], department[j]);
+            let (c1, c2, c3) = (l1[j], l2[j], l3[j]);
+            let (chg, rtg, ug, satg, xg) = (channel[j], request_type[j], urgency[j], satisfaction[j], excluded[j]);
+            let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
+            let res = resolved.at(i);
+            let x = xg as usize;
+            let (cx, cs) = (codes[x], codes[satg as usize]);
+            let scored = has_d & !cx.configured;
+            let sat = cs.satisfaction;
+
+            // topics: any time, by their own windows
+            let topics = codes[c1 as usize].topics | codes[c2 as usize].topics | codes[c3 as usize].topics;
+            if topics != 0 || spec.topics.len() > 64 {
+                topic_row(shared, acc, r, [c1, c2, c3], topics, scored, res, sat);
             }
-        }
-        let place = place - 1;
-        let p = pg as usize;
-        let mut pu = acc.department_unit[p];
-        if pu == 0 && p != 0 {
-            pu = shared.units.id((2, 0, pg)) + 1;
-            acc.department_unit[p] = pu;
-        }
-        let pu = pu.wrapping_sub(1);
-        unit[0][i] = place;
-        unit[1][i] = pu;
+            let day = (r - scan_start).div_euclid(MICROS_PER_DAY);
+            if day < 0 || day >= day_month.len() as i64 {
+                continue;
+            }
+            let day = day as usize;
+            let m = day_month[day];
+            month[i] = m;
+            let in_period = (r >= p_start) & (r < p_end);
+            let in_ye = (r >= ye_start) & (r < ye_end);
+            let unknown_channel = (chg != 0) & (codes[chg as usize].channel == 0);
+            let unknown_type = (rtg != 0) & (codes[rtg as usize].request_type == 0);
+            let unknown_sat = (satg != 0) & (sat == 0);
+            let unknown_excl = (x != 0) & (cx.excluded == 0);
+            let uclass = codes[ug as usize].urgency;
+            let unknown_urgency = (ug != 0) & (uclass > 3);
+            let class = if uclass > 3 { 2 } else { uclass as usize };
+            // out-of-order times (data_quality.sql and the checks); NULL_TIME is below every time
+            let dispatched_early = has_d & (d < r);
+            let responded_early = has_resp & (resp < r);
+            let closed_early = has_cl & (cl < r);
+            let responded_before_dispatched = has_resp & (resp < d);
+            let closed_before_dispatched = has_cl & (cl < d);
+            let closed_before_responded = has_cl & (cl < resp);
 
-        // durations of the period's scored tickets
-        let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
-        dur.units[0][k] = place;
-        dur.units[1][k] = pu;
-        dur.respond[k] = span(resp);
-        dur.close[k] = span(cl);
-        k += usize::from(in_period & scored);
+            // ticket_facts
+            let rp = u8::from(has_resp) * (1 + u8::from(resp <= d.saturating_add(spec.response[class])));
+            let limit = if due != NULL_TIME { due } else { d.saturating_add(spec.close[class]) };
+            let on_time = has_cl & (cl <= limit);
+            let sat3 = if sat <= 3 { sat } else { 0 };
+            fact[i] = fact_pattern(has_d, scored, rp, on_time, res, sat3);
 
-        let row = &mut acc.cat_cache[c1 as usize];
-        if row.len() < n_strings {
-            row.resize(n_strings, (0, 0));
-        }
-        let c = &mut row[c2 as usize];
-        if c.0 == 0 {
-            let l2c = if c2 != 0 { c2 } else { c1 };
-            *c = (shared.cats.id((c1, l2c)) + 1, shared.raw_cats.id((c1, c2)));
-        }
-        let (cid, rid) = (c.0 - 1, c.1);
-        rawv[i] = rid;
-        dayv[i] = day as u32;
-        // not dispatched (a direct answer): the raw pairs' months count it
-        catp[i] = u8::from(!has_d) << 3;
+            // units: the caches hold id + 1, 0 for not yet known (a place) or null (a department)
+            let row = &mut acc.place_cache[dg as usize];
+            if row.len() < n_strings {
+                row.resize(n_strings, 0);
+            }
+            let mut place = row[sg as usize];
+            if place == 0 {
+                let id = shared.places.id((dg, sg));
+                place = id + 1;
+                row[sg as usize] = place;
+                // the place's district and street units take their ids as first seen, as the
+                // departments' do (place_targets looks them up after the scan)
+                if dg != 0 {
+                    shared.units.id((0, dg, 0));
+                }
+                if sg != 0 {
+                    shared.units.id((1, dg, sg));
+                }
+            }
+            let place = place - 1;
+            let p = pg as usize;
+            let mut pu = acc.department_unit[p];
+            if pu == 0 && p != 0 {
+                pu = shared.units.id((2, 0, pg)) + 1;
+                acc.department_unit[p] = pu;
+            }
+            let pu = pu.wrapping_sub(1);
+            unit[0][i] = place;
+            unit[1][i] = pu;
 
-        // categories and the city's mix: the period and a year earlier
-        if in_period | in_ye {
-            cat[i] = cid;
-            let answered = u8::from(scored & (res > 0)) * (res);
-            // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
-            catp[i] |= 1 + u8::from(in_period) * (1 + answered);
-            chv[i] = if chg == 0 { shared.unknown_id } else { chg };
-            rtv[i] = if rtg == 0 { shared.unknown_id } else { rtg };
-            hourv[i] = r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as u8;
-        }
+            // durations of the period's scored tickets
+            let span = |t: i64| if t >= d { (t - d) as u64 } else { NO_TIME };
+            dur.units[0][k] = place;
+            dur.units[1][k] = pu;
+            dur.respond[k] = span(resp);
+            dur.close[k] = span(cl);
+            k += usize::from(in_period & scored);
 
-        if in_period {
-            q[0] += 1;
-            q[cx.excluded as usize % 6] += i64::from(cx.excluded > 0);
-            let qscored = has_d & (xg == 0);
-            q[6] += i64::from(chg == 0);
-            q[7] += i64::from(ug == 0);
-            q[8] += i64::from(c2 == 0);
-            q[9] += i64::from(sg == 0);
-            q[10] += i64::from(pg == 0);
-            q[11] += i64::from(!has_d);
-            q[12] += i64::from(has_d & !has_resp);
-            q[13] += i64::from(has_d & !has_cl);
-            q[14] += i64::from(qscored & (res == 0));
-            q[15] += i64::from(qscored & (satg == 0));
-            q[16] += i64::from(dispatched_early);
-            q[17] += i64::from(responded_before_dispatched);
-            q[18] += i64::from(closed_before_dispatched);
-            q[19] += i64::from(closed_before_responded);
-            q[20] += i64::from(unknown_channel);
-            q[21] += i64::from(unknown_type);
-            q[22] += i64::from(unknown_urgency);
-            q[23] += i64::from(unknown_sat);
-            q[24] += i64::from(unknown_excl);
-            q[25] += i64::from(qscored & (due != NULL_TIME));
-        }
+            let row = &mut acc.cat_cache[c1 as usize];
+            if row.len() < n_strings {
+                row.resize(n_strings, (0, 0));
+            }
+            let c = &mut row[c2 as usize];
+            if c.0 == 0 {
+                let l2c = if c2 != 0 { c2 } else { c1 };
+                *c = (shared.cats.id((c1, l2c)) + 1, shared.raw_cats.id((c1, c2)));
+            }
+            let (cid, rid) = (c.0 - 1, c.1);
+            rawv[i] = rid;
+            dayv[i] = day as u32;
+            // not dispatched (a direct answer): the raw pairs' months count it
+            catp[i] = u8::from(!has_d) << 3;
 
-        // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
-        let missing = ids_col.as_ref().is_none_or(|c| c.is_null(i)) | (rtg == 0) | (c1 == 0) | (dg == 0);
-        let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
-        let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
-        let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
-        let bits = u8::from(missing)
-            | u8::from(time_order) << 1
-            | u8::from(closed_before_responded) << 2
-            | u8::from(unknown_values) << 3
-            | u8::from(unknown_district) << 4;
-        suspect[i] = bits;
-        any_suspect |= bits;
+            // categories and the city's mix: the period and a year earlier
+            if in_period | in_ye {
+                cat[i] = cid;
+                let answered = u8::from(scored & (res > 0)) * (res);
+                // 1 a year earlier; 2, 3, 4 the period with resolved unknown, no, yes
+                catp[i] |= 1 + u8::from(in_period) * (1 + answered);
+                chv[i] = if chg == 0 { shared.unknown_id } else { chg };
+                rtv[i] = if rtg == 0 { shared.unknown_id } else { rtg };
+                hourv[i] = r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as u8;
+            }
+
+            if in_period {
+                q[0] += 1;
+                q[cx.excluded as usize % 6] += i64::from(cx.excluded > 0);
+                let qscored = has_d & (xg == 0);
+                q[6] += i64::from(chg == 0);
+                q[7] += i64::from(ug == 0);
+                q[8] += i64::from(c2 == 0);
+                q[9] += i64::from(sg == 0);
+                q[10] += i64::from(pg == 0);
+                q[11] += i64::from(!has_d);
+                q[12] += i64::from(has_d & !has_resp);
+                q[13] += i64::from(has_d & !has_cl);
+                q[14] += i64::from(qscored & (res == 0));
+                q[15] += i64::from(qscored & (satg == 0));
+                q[16] += i64::from(dispatched_early);
+                q[17] += i64::from(responded_before_dispatched);
+                q[18] += i64::from(closed_before_dispatched);
+                q[19] += i64::from(closed_before_responded);
+                q[20] += i64::from(unknown_channel);
+                q[21] += i64::from(unknown_type);
+                q[22] += i64::from(unknown_urgency);
+                q[23] += i64::from(unknown_sat);
+                q[24] += i64::from(unknown_excl);
+                q[25] += i64::from(qscored & (due != NULL_TIME));
+            }
+
+            // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
+            let missing = ids_col.as_ref().is_none_or(|c| c.is_null(i)) | (rtg == 0) | (c1 == 0) | (dg == 0);
+            let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
+            let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
+            let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
+            let bits = u8::from(missing)
+                | u8::from(time_order) << 1
+                | u8::from(closed_before_responded) << 2
+                | u8::from(unknown_values) << 3
+                | u8::from(unknown_district) << 4;
+            suspect[i] = bits;
+            any_suspect |= bits;
+        }
     }
     acc.codes = codes;
     for (a, b) in acc.quality.iter_mut().zip(q) {
