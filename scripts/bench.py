@@ -16,9 +16,16 @@ NEUTRAL = ROOT / "benches" / "neutral"
 
 
 def hotline_bin():
-    for d in [os.environ.get("CARGO_TARGET_DIR"), str(ROOT / "target"), os.path.expanduser("~/.cache/hotline-target")]:
-        if d and pathlib.Path(d, "release", "hotline").is_file():
-            return str(pathlib.Path(d, "release", "hotline"))
+    # $CARGO_TARGET_DIR's build when it is set; else the newest of the usual places (a stale
+    # target/ beside a fresh ~/.cache build would otherwise be timed)
+    dirs = [os.environ.get("CARGO_TARGET_DIR")] if os.environ.get("CARGO_TARGET_DIR") else [
+        str(ROOT / "target"), os.path.expanduser("~/.cache/hotline-target")]
+    builds = [pathlib.Path(d, "release", "hotline") for d in dirs if d]
+    builds = [b for b in builds if b.is_file()]
+    if builds:
+        found = str(max(builds, key=lambda b: b.stat().st_mtime))
+        print(f"hotline binary: {found}", file=sys.stderr)
+        return found
     found = shutil.which("hotline")
     if not found:
         sys.exit("no hotline binary: run `cargo build --release` first")

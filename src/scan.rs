@@ -846,8 +846,10 @@ impl<'a> TextRef<'a> {
                 }
             }
             Some(v) => {
-                for ((o, &k), valid) in out.iter_mut().zip(keys).zip(v.slice(base, m).iter()) {
-                    *o = global(k) * u32::from(valid);
+                for (a, b, word) in words(v, base, m) {
+                    for (t, (o, &k)) in out[a..b].iter_mut().zip(&keys[a..b]).enumerate() {
+                        *o = global(k) * (word >> t & 1) as u32;
+                    }
                 }
             }
         }
@@ -892,8 +894,10 @@ impl<'a> TimeRef<'a> {
         let values = &self.values[base..base + m];
         let Some(valid) = self.valid else { return values };
         let out = &mut out[..m];
-        for ((o, &v), b) in out.iter_mut().zip(values).zip(valid.slice(base, m).iter()) {
-            *o = if b { v } else { NULL_TIME };
+        for (a, b, word) in words(valid, base, m) {
+            for (t, (o, &v)) in out[a..b].iter_mut().zip(&values[a..b]).enumerate() {
+                *o = if word >> t & 1 == 1 { v } else { NULL_TIME };
+            }
         }
         out
     }
@@ -918,10 +922,27 @@ impl Flag {
             values: b.values().clone(),
         })
     }
-    #[inline(always)]
-    fn at(&self, i: usize) -> u8 {
-        u8::from(self.valid.value(i)) * (1 + u8::from(self.values.value(i)))
+    /// Rows base..base + m into `out`, returned as a slice of m.
+    fn block<'b>(&self, base: usize, m: usize, out: &'b mut [u8]) -> &'b [u8] {
+        let out = &mut out[..m];
+        for ((a, b, valid), (_, _, value)) in words(&self.valid, base, m).zip(words(&self.values, base, m)) {
+            for (t, o) in out[a..b].iter_mut().enumerate() {
+                *o = (valid >> t & 1) as u8 * (1 + (value >> t & 1) as u8);
+            }
+        }
+        out
     }
+}
+
+/// The bits of rows base..base + m of `bits`, 64 at a time: (from, to, word), rows from − base
+/// to to − base, row from's bit the lowest (the last word partial).
+fn words(bits: &BooleanBuffer, base: usize, m: usize) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+    let chunks = bits.inner().bit_chunks(bits.offset() + base, m);
+    let last = chunks.remainder_bits();
+    chunks.iter().chain(std::iter::once(last)).enumerate().map(move |(w, word)| {
+        let a = (w * 64).min(m);
+        (a, (a + 64).min(m), word)
+    })
 }
 
 /// A timestamp column in µs (None when absent).
@@ -1170,6 +1191,7 @@ fn rows(
     // per-row loop reads (one stream per column here, not sixteen at once in the row loop)
     let mut text_block = vec![0u32; 11 * BLOCK];
     let mut time_block = vec![0i64; 5 * BLOCK];
+    let mut flag_block = vec![0u8; BLOCK];
     for base in (0..n).step_by(BLOCK) {
         let m = BLOCK.min(n - base);
         let mut tb = time_block.chunks_mut(BLOCK);
@@ -1179,6 +1201,7 @@ fn rows(
         let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
             [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded]
                 .map(|t| t.block(base, m, xb.next().expect("11 blocks")));
+        let resolved_block = resolved.block(base, m, &mut flag_block);
         for j in 0..m {
             let i = base + j;
             let r = received[j];
@@ -1190,7 +1213,7 @@ fn rows(
             let (c1, c2, c3) = (l1[j], l2[j], l3[j]);
             let (chg, rtg, ug, satg, xg) = (channel[j], request_type[j], urgency[j], satisfaction[j], excluded[j]);
             let (has_d, has_resp, has_cl) = (d != NULL_TIME, resp != NULL_TIME, cl != NULL_TIME);
-            let res = resolved.at(i);
+            let res = resolved_block[j];
             let x = xg as usize;
             let (cx, cs) = (codes[x], codes[satg as usize]);
             let scored = has_d & !cx.configured;
@@ -2606,6 +2629,52 @@ mod tests {
             let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
             proptest::prop_assert_eq!(bits(median_p90(&mut values.clone(), n)), bits(expected));
             proptest::prop_assert_eq!(bits(median_p90_radix(|| values.iter().copied())), bits(expected));
+        }
+
+        /// The block readers give each row what reading the row alone gives: nulls anywhere, a
+        /// column sliced at any bit offset, any number of blocks and a partial last one.
+        #[test]
+        fn blocks_read_as_rows(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::weighted(0.8, -5i64..5),
+                    proptest::option::weighted(0.8, 0i32..6),
+                    proptest::option::weighted(0.8, proptest::bool::ANY),
+                ),
+                0..5000,
+            ),
+            offset in 0usize..130,
+        ) {
+            let offset = offset.min(rows.len());
+            let n = rows.len() - offset;
+            let times = TimestampMicrosecondArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>()).slice(offset, n);
+            let keys = datafusion::arrow::array::Int32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()).slice(offset, n);
+            let flags = BooleanArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>()).slice(offset, n);
+            let time = Time { values: times.values().clone(), valid: times.nulls().map(|v| v.inner().clone()) };
+            // key 5 is past the map: read as null, as a null row's key may be anything
+            let text = Text {
+                keys: keys.values().clone(),
+                valid: keys.nulls().map(|v| v.inner().clone()),
+                map: (0..5u32).map(|k| 10 * k + 1).collect(),
+            };
+            let flag = Flag {
+                values: flags.values().clone(),
+                valid: flags.nulls().map_or_else(|| BooleanBuffer::new_set(n), |v| v.inner().clone()),
+            };
+            let (mut tb, mut xb, mut fb) = (vec![0i64; BLOCK], vec![0u32; BLOCK], vec![0u8; BLOCK]);
+            for base in (0..n).step_by(BLOCK) {
+                let m = BLOCK.min(n - base);
+                let t = TimeRef::of(&time).block(base, m, &mut tb).to_vec();
+                let x = TextRef::of(&text).block(base, m, &mut xb).to_vec();
+                let f = flag.block(base, m, &mut fb).to_vec();
+                for j in 0..m {
+                    let i = base + j;
+                    let want_t = if times.is_valid(i) { times.value(i) } else { NULL_TIME };
+                    let want_x = if keys.is_valid(i) && keys.value(i) < 5 { 10 * keys.value(i) as u32 + 1 } else { 0 };
+                    let want_f = if flags.is_valid(i) { 1 + u8::from(flags.value(i)) } else { 0 };
+                    proptest::prop_assert_eq!((t[j], x[j], f[j]), (want_t, want_x, want_f), "row {}", i);
+                }
+            }
         }
 
         /// Whole seconds selected as u32 give what their µs give as u64, bit for bit.

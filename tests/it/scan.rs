@@ -314,6 +314,13 @@ proptest! {
     }
 }
 
+/// Batches of several of the scan's 2,048-row blocks (the proptest's are smaller than one).
+#[test]
+fn batches_of_several_blocks() {
+    compare(7, 9000, 100_000, (1, 2), false).unwrap();
+    compare(8, 5000, 100_000, (0, 0), true).unwrap();
+}
+
 /// Every built-in check finds something in a big random archive, so the comparison above is
 /// not between two empty results.
 #[test]
