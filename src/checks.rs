@@ -308,6 +308,20 @@ pub fn refuse(outcomes: &[Outcome]) -> Option<error::UserError> {
 mod tests {
     use super::*;
 
+    /// Only the shipped files run on the scan's suspect rows: a user's file of the same name, or a
+    /// changed copy at the same path, reads the whole window.
+    #[test]
+    fn builtin_is_the_shipped_file() {
+        assert!(builtin().iter().all(is_builtin));
+        let shipped = builtin().into_iter().find(|c| c.name == "time_order").unwrap();
+        let mine = Check::parse("checks/time_order.sql", "time_order", &shipped.sql).unwrap();
+        assert!(!is_builtin(&mine));
+        let changed = format!("{}\n  OR due_at < received_at", shipped.sql.trim_end());
+        let copy = Check::parse(&shipped.source, "time_order", &changed).unwrap();
+        assert_eq!(copy.source, "queries/checks/time_order.sql");
+        assert!(!is_builtin(&copy));
+    }
+
     #[test]
     fn headers_give_name_severity_and_description() {
         let c = builtin();
