@@ -208,11 +208,12 @@ pub async fn register_checked(
     Ok(())
 }
 
-/// Run `checks` over the tickets received in `window`. With the native scan's output, the
-/// built-in checks read only the rows the scan found could fail one of them (and its per-day
-/// counts): a built-in check returns exactly what it returns on the whole window, since each
-/// returns failing rows (or groups of them) only. The user's checks, and all of them when the
-/// scan kept too many such rows, read the whole window.
+/// Run `checks` over the tickets received in `window`. With the native scan's output, each
+/// built-in row check reads only the rows the scan found could fail it (and the rows of the
+/// repeated ticket_ids), the others the scan's per-day and per-category counts: a built-in check
+/// returns exactly what it returns on the whole window, since each returns failing rows (or
+/// groups of them) only. The user's checks, and a row check the scan kept too many rows for,
+/// read the whole window.
 pub async fn run_window(
     ctx: &SessionContext,
     checks: &[Check],
