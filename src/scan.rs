@@ -332,6 +332,8 @@ struct Shared<'a> {
     raw_cats: Keys<(u32, u32)>,
     topic_ids: Vec<Vec<u32>>,
     unknown_id: u32,
+    /// [k]: the schema of ROW_CHECKS[k]'s suspect rows ([`check_schema`])
+    check_schemas: Vec<SchemaRef>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -733,6 +735,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
         raw_cats: Keys::default(),
         topic_ids,
         unknown_id,
+        check_schemas: ROW_CHECKS.iter().map(|(_, columns)| check_schema(columns)).collect(),
     };
     let hasher = datafusion::common::HashMap::<u8, u8>::default().hasher().clone();
     let t0 = std::time::Instant::now();
@@ -1455,10 +1458,9 @@ fn rows(
             kept.batches.clear();
             continue;
         }
-        let target = check_schema(columns);
         let read: Vec<usize> = columns.iter().filter_map(|c| batch.schema().index_of(c).ok()).collect();
         let rows = filter_record_batch(&batch.project(&read)?, &BooleanArray::new(keep, None))?;
-        kept.batches.push(to_table(&rows, &target)?);
+        kept.batches.push(to_table(&rows, &shared.check_schemas[k])?);
     }
     lap(4, &mut clock);
     Ok(())
