@@ -4,7 +4,7 @@ memory, and the neutral DuckDB / DataFusion-python workload (benches/neutral) on
 the same run, and print the ratios against issue 8's targets.
 
 usage: scripts/bench.py [--rows 20000000] [--year 2025] [--file F.parquet] [--work DIR]
-                        [--units district,department] [--repeats 3] [--memory-limit 2G]
+                        [--units district,department] [--repeats 3]
 Needs: a release build of hotline (cargo build --release; found in $CARGO_TARGET_DIR, target/
 or PATH), typst, and Python with duckdb (+ datafusion for the second engine):
   python3 -m venv ~/.cache/hotline-benchenv && ~/.cache/hotline-benchenv/bin/pip install duckdb datafusion pyarrow
