@@ -9,7 +9,7 @@ Needs: a release build of hotline (cargo build --release; found in $CARGO_TARGET
 or PATH), typst, and Python with duckdb (+ datafusion for the second engine):
   python3 -m venv ~/.cache/hotline-benchenv && ~/.cache/hotline-benchenv/bin/pip install duckdb datafusion pyarrow
 """
-import argparse, multiprocessing, os, re, resource, shutil, subprocess, sys, time, pathlib
+import argparse, multiprocessing, os, re, resource, shutil, statistics, subprocess, sys, time, pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NEUTRAL = ROOT / "benches" / "neutral"
@@ -193,7 +193,7 @@ def main():
         print(f"  … with the read stage (archive footers, SHA-256 of the inputs) = {with_read / results['duckdb']:.2f}")
         each = [h / totals["duckdb"] for h, totals in rounds]
         print(f"  … round by round (hotline, then DuckDB): " + ", ".join(f"{h:.2f} / {totals['duckdb']:.2f} = {r:.2f}"
-              for (h, totals), r in zip(rounds, each)) + f"; median {sorted(each)[len(each) // 2]:.2f}")
+              for (h, totals), r in zip(rounds, each)) + f"; median {statistics.median(each):.2f}")
     if "datafusion" in results:
         print(f"  hotline scan+checks+metrics / DataFusion-python = {metrics / results['datafusion']:.2f}")
     print(f"  whole annual run with PDFs: {t_full:.1f} s   (target ≤ 30 s)")
