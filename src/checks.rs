@@ -224,10 +224,11 @@ pub async fn run_window(
         register_checked(ctx, Some(window)).await?;
         return run(ctx, checks).await;
     };
-    let register_rows = |rows: Vec<RecordBatch>| -> Result<()> {
+    // `checked` as these rows in `schema` (an empty table when there are none)
+    let register_rows = |rows: Vec<RecordBatch>, schema| -> Result<()> {
         let mut rows: Vec<RecordBatch> = rows.into_iter().filter(|b| b.num_rows() > 0).collect();
         if rows.is_empty() {
-            rows.push(RecordBatch::new_empty(crate::schema::table_schema()));
+            rows.push(RecordBatch::new_empty(schema));
         }
         crate::metrics::register(ctx, "checked", rows)
     };
@@ -239,7 +240,7 @@ pub async fn run_window(
     };
     // repeated ticket_ids come from the scan's hashes, with every row of them (a GROUP BY
     // ticket_id over the window would hold every id in memory; over the suspects it is only slower)
-    register_rows(s.repeated.clone())?;
+    register_rows(s.repeated.clone(), crate::schema::table_schema())?;
     let (dup, other): (Vec<Check>, Vec<Check>) =
         checks.iter().cloned().partition(|c| is_builtin(c) && c.name == "duplicate_ticket_id");
     let mut out = run(ctx, &dup).await?;
@@ -250,10 +251,10 @@ pub async fn run_window(
             rest.push(c);
         } else if COUNT_CHECKS.contains(&c.name.as_str()) {
             out.extend(run(ctx, std::slice::from_ref(&c)).await?);
-        } else if let Some(rows) = s.check_rows(&c.name)? {
+        } else if let Some((schema, rows)) = s.check_rows(&c.name)? {
             // a built-in row check on the rows that could fail it (its suspects hold no row of
             // a repeated id: those are in s.repeated)
-            crate::metrics::register(ctx, "checked", rows)?;
+            register_rows(rows, schema)?;
             out.extend(run(ctx, std::slice::from_ref(&c)).await?);
         } else {
             // too many suspects (a warning on most tickets): it reads the window (counted, and

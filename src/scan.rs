@@ -174,9 +174,10 @@ pub const ROW_CHECKS: [(&str, &[&str]); 5] = [
 
 impl Output {
     /// Every row the built-in row check `check` needs to give its result on the whole window:
-    /// its suspects and the rows of the repeated ticket_ids, in its columns. None when it is no
-    /// row check, or had more suspects than the cap: it must read the window.
-    pub fn check_rows(&self, check: &str) -> Result<Option<Vec<RecordBatch>>> {
+    /// its suspects and the rows of the repeated ticket_ids, in its columns (the schema, and the
+    /// batches). None when it is no row check, or had more suspects than the cap: it must read
+    /// the window.
+    pub fn check_rows(&self, check: &str) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
         let Some(k) = ROW_CHECKS.iter().position(|(name, _)| *name == check) else { return Ok(None) };
         let Some(Some(suspects)) = self.suspects.get(k) else { return Ok(None) };
         let target = check_schema(ROW_CHECKS[k].1);
@@ -186,11 +187,7 @@ impl Output {
                 target.fields().iter().map(|f| b.schema().index_of(f.name())).collect::<Result<_, _>>()?;
             rows.push(b.project(&keep)?);
         }
-        rows.retain(|b| b.num_rows() > 0);
-        if rows.is_empty() {
-            rows.push(RecordBatch::new_empty(target));
-        }
-        Ok(Some(rows))
+        Ok(Some((target, rows)))
     }
 }
 
