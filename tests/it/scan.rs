@@ -61,7 +61,8 @@ fn random_rows(seed: u64, n: usize, whole: bool) -> RecordBatch {
         } else if r.chance(3) && !ids.is_empty() {
             ids[r.below(ids.len() as u64) as usize].clone() // a repeated ticket_id
         } else {
-            Some(format!("t{i}"))
+            // some not ASCII (the scan's page reader checks such text is UTF-8)
+            Some(if i % 7 == 0 { format!("单{i}") } else { format!("t{i}") })
         };
         ids.push(id);
         let received = if r.chance(1) { None } else { Some(from + (r.next() % (to - from) as u64) as i64) };
@@ -170,7 +171,29 @@ fn random_rows(seed: u64, n: usize, whole: bool) -> RecordBatch {
 }
 
 fn write(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usize) {
-    let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group)).build();
+    write_as(dir, name, batch, row_group, 0);
+}
+
+/// How a file stores ticket_id: 0 the writer's defaults (a dictionary: Arrow reads it); PLAIN
+/// (the scan reads the pages) in 1 version-1 pages of 5 rows, uncompressed, 2 version-2 pages,
+/// ZSTD; 3 version-2 pages of the writer's choice (DELTA_BYTE_ARRAY: Arrow reads it).
+fn write_as(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usize, layout: u8) {
+    use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+    use datafusion::parquet::file::properties::WriterVersion;
+    use datafusion::parquet::schema::types::ColumnPath;
+    let id = ColumnPath::from("ticket_id");
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group));
+    let props = match layout {
+        0 => props,
+        1 => props.set_column_dictionary_enabled(id, false).set_data_page_row_count_limit(5).set_write_batch_size(5),
+        2 => props
+            .set_writer_version(WriterVersion::PARQUET_2_0)
+            .set_column_dictionary_enabled(id.clone(), false)
+            .set_column_encoding(id, Encoding::PLAIN)
+            .set_compression(Compression::ZSTD(ZstdLevel::default())),
+        _ => props.set_writer_version(WriterVersion::PARQUET_2_0).set_column_dictionary_enabled(id, false),
+    }
+    .build();
     let f = std::fs::File::create(dir.join(name)).unwrap();
     let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap();
     w.write(batch).unwrap();
@@ -232,13 +255,21 @@ async fn session(
     (ctx, archive)
 }
 
-/// `encodings`: how the two files store their columns (see [`recode`]).
-fn compare(seed: u64, n: usize, row_group: usize, encodings: (u8, u8), whole: bool) -> Result<(), TestCaseError> {
+/// `encodings`: how the two files store their columns (see [`recode`]), `layouts` their ids (see
+/// [`write_as`]).
+fn compare(
+    seed: u64,
+    n: usize,
+    row_group: usize,
+    encodings: (u8, u8),
+    layouts: (u8, u8),
+    whole: bool,
+) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let rows = random_rows(seed, n, whole);
     let half = n / 2;
-    write(dir.path(), "a.parquet", &recode(&rows.slice(0, half), encodings.0), row_group);
-    write(dir.path(), "b.parquet", &recode(&rows.slice(half, n - half), encodings.1), row_group);
+    write_as(dir.path(), "a.parquet", &recode(&rows.slice(0, half), encodings.0), row_group, layouts.0);
+    write_as(dir.path(), "b.parquet", &recode(&rows.slice(half, n - half), encodings.1), row_group, layouts.1);
     let settings = settings();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for period in [Period::year(2025), Period::quarter(2025, 1), Period::month(2024, 12)] {
@@ -308,17 +339,36 @@ proptest! {
         n in 50usize..1500,
         row_group in prop::sample::select(vec![7usize, 64, 100_000]),
         encodings in (0u8..3, 0u8..3),
+        layouts in (0u8..4, 0u8..4),
         whole in any::<bool>(),
     ) {
-        compare(seed, n, row_group, encodings, whole)?;
+        compare(seed, n, row_group, encodings, layouts, whole)?;
     }
 }
 
 /// Batches of several of the scan's 2,048-row blocks (the proptest's are smaller than one).
 #[test]
 fn batches_of_several_blocks() {
-    compare(7, 9000, 100_000, (1, 2), false).unwrap();
-    compare(8, 5000, 100_000, (0, 0), true).unwrap();
+    compare(7, 9000, 100_000, (1, 2), (1, 2), false).unwrap();
+    compare(8, 5000, 100_000, (0, 0), (2, 0), true).unwrap();
+}
+
+/// The scan reads PLAIN ticket_ids from their pages, and the others with Arrow.
+#[test]
+fn plain_ids_come_from_the_pages() {
+    let settings = settings();
+    let period = Period::year(2025);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // 1000 rows in row groups of 64: 16 per file
+    for (layout, paged) in [(0, 0), (1, 16), (2, 16), (3, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        write_as(dir.path(), "a.parquet", &random_rows(5, 1000, false), 64, layout);
+        let out = rt.block_on(async {
+            let (_, archive) = session(dir.path(), &settings).await;
+            hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap()
+        });
+        assert_eq!(out.row_groups, (16, paged), "layout {layout}");
+    }
 }
 
 /// Every built-in check finds something in a big random archive, so the comparison above is
@@ -341,6 +391,6 @@ fn the_random_archive_fails_every_builtin_check() {
             assert!(o.failing > 0, "{} finds nothing", o.check.name);
         }
     }
-    compare(42, 3000, 500, (1, 2), false).unwrap();
-    compare(42, 3000, 500, (2, 0), true).unwrap();
+    compare(42, 3000, 500, (1, 2), (2, 1), false).unwrap();
+    compare(42, 3000, 500, (2, 0), (0, 3), true).unwrap();
 }

@@ -39,6 +39,9 @@ use crate::engine::Archive;
 use crate::period::{Period, add_months, micros, month_starts};
 use crate::schema;
 
+mod ids;
+use ids::IdPages;
+
 /// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
 pub const SUSPECT_CAP: usize = 1_000_000;
 const BATCH_ROWS: usize = 65_536;
@@ -159,6 +162,8 @@ pub struct Output {
     /// that duplicate_ticket_id.sql needs, however many other suspects.
     pub repeated: Vec<RecordBatch>,
     pub rows_read: u64,
+    /// Row groups read, and those whose ticket_ids came straight from their pages ([`IdPages`]).
+    pub row_groups: (usize, usize),
 }
 
 /// The built-in row checks (queries/checks/<name>.sql) the scan finds suspect rows for, each
@@ -514,6 +519,11 @@ struct Acc {
     dictionaries: HashMap<usize, (ArrayRef, Arc<[u32]>)>,
     /// the codes of every string id (a copy of the shared table, brought up to date per batch)
     codes: Vec<Codes>,
+    /// the current row group's ticket_ids, when read from the pages (the buffers reused)
+    id_pages: IdPages,
+    /// row groups read, and those of them whose ids came from the pages
+    row_groups: usize,
+    paged_groups: usize,
 }
 
 impl Acc {
@@ -528,6 +538,8 @@ impl Acc {
 
     fn merge(mut self, b: Acc) -> Acc {
         self.rows += b.rows;
+        self.row_groups += b.row_groups;
+        self.paged_groups += b.paged_groups;
         merge_vec(&mut self.units, b.units);
         merge_vec(&mut self.places, b.places);
         merge_nested(&mut self.cat_place, b.cat_place);
@@ -615,6 +627,9 @@ struct FileMeta {
     path: std::path::PathBuf,
     meta: ArrowReaderMetadata,
     mask: ProjectionMask,
+    /// the leaf column of ticket_id when [`IdPages`] may read it, and the mask without it
+    id_leaf: Option<usize>,
+    mask_without_id: ProjectionMask,
 }
 
 fn open(path: &std::path::Path) -> Result<FileMeta> {
@@ -644,16 +659,14 @@ fn open(path: &std::path::Path) -> Result<FileMeta> {
     let hint = Arc::new(Schema::new(fields));
     let meta = ArrowReaderMetadata::try_new(plain.metadata().clone(), ArrowReaderOptions::new().with_schema(hint))
         .with_context(|| format!("reading {}", path.display()))?;
-    let roots: Vec<usize> = meta
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| READ.contains(&f.name().as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    let mask = ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots);
-    Ok(FileMeta { path: path.to_path_buf(), meta, mask })
+    let roots = |read: &dyn Fn(&str) -> bool| {
+        let roots = meta.schema().fields().iter().enumerate().filter(|(_, f)| read(f.name())).map(|(i, _)| i);
+        ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots)
+    };
+    let mask = roots(&|c| READ.contains(&c));
+    let mask_without_id = roots(&|c| c != "ticket_id" && READ.contains(&c));
+    let id_leaf = ids::id_leaf(&meta);
+    Ok(FileMeta { path: path.to_path_buf(), meta, mask, id_leaf, mask_without_id })
 }
 
 /// A reader of `groups` of `file`'s `mask` columns, in batches of [`BATCH_ROWS`]: the scan and
@@ -745,13 +758,32 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 acc.dictionaries.clear();
                 let file = &files[t.file];
                 let mut clock = std::time::Instant::now();
-                for (k, batch) in reader(file, vec![t.row_group], file.mask.clone())?.enumerate() {
+                // the ticket_ids from their pages when they can be, else with the other columns
+                let mut id_pages = std::mem::take(&mut acc.id_pages);
+                let paged = id_pages.read(file, t.row_group);
+                lap(3, &mut clock);
+                acc.row_groups += 1;
+                acc.paged_groups += usize::from(paged);
+                let mask = if paged { file.mask_without_id.clone() } else { file.mask.clone() };
+                let mut first = 0;
+                for (k, batch) in reader(file, vec![t.row_group], mask)?.enumerate() {
                     let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
                     lap(5, &mut clock);
-                    rows(&shared, &hasher, &mut acc, &batch, (t.file, t.row_group, k))
+                    let ids = if paged { Ids::Pages(&id_pages, first) } else { Ids::of(&batch)? };
+                    first += batch.num_rows();
+                    rows(&shared, &hasher, &mut acc, &batch, &ids, (t.file, t.row_group, k))
                         .with_context(|| format!("scanning {}", file.path.display()))?;
                     clock = std::time::Instant::now();
                 }
+                if paged && first != id_pages.rows() {
+                    anyhow::bail!(
+                        "reading {}: row group {} gave {first} rows and {} ticket_ids",
+                        file.path.display(),
+                        t.row_group,
+                        id_pages.rows()
+                    );
+                }
+                acc.id_pages = id_pages;
                 Ok(acc)
             },
         )
@@ -760,8 +792,9 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
     let out = finish(&shared, &files, &hasher, acc)?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!(
-            "profile: scan {} row groups, {} rows: pass {folded:.2} s, results {:.2} s",
+            "profile: scan {} row groups ({} with ticket_ids from their pages), {} rows: pass {folded:.2} s, results {:.2} s",
             tasks.len(),
+            out.row_groups.1,
             out.rows_read,
             t0.elapsed().as_secs_f64() - folded
         );
@@ -973,13 +1006,55 @@ fn id_column(batch: &RecordBatch) -> Result<Option<StringViewArray>> {
     }))
 }
 
+/// The ticket_ids of one batch: none (no such column), the batch's column, or those of its
+/// row group read from the pages ([`IdPages`]), from the batch's first row there.
+enum Ids<'a> {
+    Absent,
+    Column(StringViewArray),
+    Pages(&'a IdPages, usize),
+}
+
+impl Ids<'_> {
+    fn of(batch: &RecordBatch) -> Result<Ids<'static>> {
+        Ok(id_column(batch)?.map_or(Ids::Absent, Ids::Column))
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        match self {
+            Ids::Absent => true,
+            Ids::Column(c) => c.is_null(i),
+            Ids::Pages(p, first) => p.is_null(first + i),
+        }
+    }
+
+    fn bytes(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Ids::Absent => None,
+            Ids::Column(c) => c.is_valid(i).then(|| c.value(i).as_bytes()),
+            Ids::Pages(p, first) => p.get(first + i),
+        }
+    }
+
+    /// Row i's id as text (the pages hold UTF-8 only: [`IdPages::read`] checks it).
+    fn text(&self, i: usize) -> Option<&str> {
+        match self {
+            Ids::Absent => None,
+            Ids::Column(c) => c.is_valid(i).then(|| c.value(i)),
+            Ids::Pages(p, first) => p.get(first + i).and_then(|v| std::str::from_utf8(v).ok()),
+        }
+    }
+
+    /// The ids of `rows` (of the batch) as a column.
+    fn column(&self, rows: impl Iterator<Item = usize>) -> ArrayRef {
+        Arc::new(rows.map(|i| self.text(i)).collect::<StringViewArray>())
+    }
+}
+
 /// Each row's ticket_id hashed (None for a null id, or no such column), as [`hashes_of`] hashes
 /// them: the suspects and the second read match their rows against the repeated hashes.
 fn id_hashes(batch: &RecordBatch, hasher: &impl std::hash::BuildHasher) -> Result<Vec<Option<u64>>> {
-    Ok(match id_column(batch)? {
-        None => vec![None; batch.num_rows()],
-        Some(ids) => ids.iter().map(|v| v.map(|s| hasher.hash_one(s))).collect(),
-    })
+    let ids = Ids::of(batch)?;
+    Ok((0..batch.num_rows()).map(|i| ids.text(i).map(|s| hasher.hash_one(s))).collect())
 }
 
 /// Where a batch was read: (file, row group, batch within the row group).
@@ -1000,19 +1075,15 @@ struct IdChunk {
 impl IdChunk {
     fn new<I: Iterator<Item = usize>>(
         at: BatchAt,
-        ids: Option<&StringViewArray>,
+        ids: &Ids,
         rows: impl Fn() -> I,
         hasher: &impl std::hash::BuildHasher,
     ) -> IdChunk {
         let mut chunk = IdChunk { at, hashes: None, range: None };
-        let Some(ids) = ids else { return chunk };
-        let (mut lo, mut hi): (Option<&str>, Option<&str>) = (None, None);
+        let (mut lo, mut hi): (Option<&[u8]>, Option<&[u8]>) = (None, None);
         let mut increasing = true;
         for i in rows() {
-            if ids.is_null(i) {
-                continue;
-            }
-            let v = ids.value(i);
+            let Some(v) = ids.bytes(i) else { continue };
             match hi {
                 Some(h) if v <= h => {
                     increasing = false;
@@ -1028,7 +1099,9 @@ impl IdChunk {
                 }
             }
         }
-        chunk.range = lo.zip(hi).map(|(a, b)| (a.to_string(), b.to_string()));
+        // (the bytes of UTF-8 text: their order is the text's)
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        chunk.range = lo.zip(hi).map(|(a, b)| (text(a), text(b)));
         if !increasing {
             chunk.hashes = Some(hashes_of(ids, rows(), hasher));
         }
@@ -1037,12 +1110,8 @@ impl IdChunk {
 }
 
 /// The hashes of the non-null ids of `rows`.
-fn hashes_of(
-    ids: &StringViewArray,
-    rows: impl Iterator<Item = usize>,
-    hasher: &impl std::hash::BuildHasher,
-) -> Vec<u64> {
-    rows.filter(|&i| ids.is_valid(i)).map(|i| hasher.hash_one(ids.value(i))).collect()
+fn hashes_of(ids: &Ids, rows: impl Iterator<Item = usize>, hasher: &impl std::hash::BuildHasher) -> Vec<u64> {
+    rows.filter_map(|i| ids.text(i)).map(|s| hasher.hash_one(s)).collect()
 }
 
 /// Marks a row outside the scanned months in the per-row month index.
@@ -1094,8 +1163,8 @@ fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8,
 /// scored), 3 the period resolved no, 4 the period resolved yes.
 const CATS: [[C; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
 
-/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids,
-/// suspects; and in the Parquet reader (decoding).
+/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids
+/// (with reading them from the pages), suspects; and in the Parquet reader (decoding).
 static PARTS: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
 
 fn lap(part: usize, t: &mut std::time::Instant) {
@@ -1109,6 +1178,7 @@ fn rows(
     hasher: &impl std::hash::BuildHasher,
     acc: &mut Acc,
     batch: &RecordBatch,
+    ids: &Ids,
     at: BatchAt,
 ) -> Result<()> {
     let mut clock = std::time::Instant::now();
@@ -1140,7 +1210,6 @@ fn rows(
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|k| TextRef::of(&owned_text[k]));
     // 0 null, 1 false, 2 true
     let resolved = Flag::new(batch, "resolved")?;
-    let ids_col = id_column(batch)?;
     // what each text value means (read after the ids above, so every id of the batch is in it)
     shared.strings.codes_into(&mut acc.codes);
     let codes = std::mem::take(&mut acc.codes);
@@ -1346,7 +1415,7 @@ fn rows(
             }
 
             // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
-            let missing = ids_col.as_ref().is_none_or(|c| c.is_null(i)) | (rtg == 0) | (c1 == 0) | (dg == 0);
+            let missing = ids.is_null(i) | (rtg == 0) | (c1 == 0) | (dg == 0);
             let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
             let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
             let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
@@ -1449,7 +1518,7 @@ fn rows(
         dur.cut(k);
         acc.durations.push(dur);
     }
-    acc.hashes.push(IdChunk::new(at, ids_col.as_ref(), || (0..n).filter(|&i| month[i] != SKIP), hasher));
+    acc.hashes.push(IdChunk::new(at, ids, || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
     for (k, (_, columns)) in ROW_CHECKS.iter().enumerate() {
         let kept = &mut acc.suspects[k];
@@ -1463,7 +1532,15 @@ fn rows(
             continue;
         }
         let read: Vec<usize> = columns.iter().filter_map(|c| batch.schema().index_of(c).ok()).collect();
-        let rows = filter_record_batch(&batch.project(&read)?, &BooleanArray::new(keep, None))?;
+        let mut rows = filter_record_batch(&batch.project(&read)?, &BooleanArray::new(keep.clone(), None))?;
+        if let Ids::Pages(..) = ids {
+            // the ids came from the pages: the kept rows' as a column of their own
+            let mut fields = rows.schema().fields().to_vec();
+            fields.push(Arc::new(Field::new("ticket_id", DataType::Utf8View, true)));
+            let mut cols = rows.columns().to_vec();
+            cols.push(ids.column(keep.set_indices()));
+            rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+        }
         kept.batches.push(to_table(&rows, &shared.check_schemas[k])?);
     }
     lap(4, &mut clock);
@@ -1749,6 +1826,7 @@ fn finish(
         suspects,
         repeated,
         rows_read: acc.rows,
+        row_groups: (acc.row_groups, acc.paged_groups),
     })
 }
 
@@ -1968,7 +2046,10 @@ fn rehash(
             }
             let batch = batch?;
             let received = plain_times(&batch, "received_at")?;
-            let Some(ids) = id_column(&batch)? else { continue };
+            let ids = Ids::of(&batch)?;
+            if matches!(ids, Ids::Absent) {
+                continue;
+            }
             let rows =
                 (0..batch.num_rows()).filter(|&i| received[i] != NULL_TIME && received[i] >= a && received[i] < b);
             out.insert((f, g, k), hashes_of(&ids, rows, hasher));
@@ -2545,10 +2626,16 @@ mod tests {
         datafusion::common::HashMap::<u8, u8>::default().hasher().clone()
     }
 
-    /// Batch k's id chunk as the scan makes it.
+    /// Batch k's id chunk as the scan makes it, from an Arrow column and from pages (the two
+    /// must agree).
     fn chunk(k: usize, ids: &[Option<&str>], h: &impl std::hash::BuildHasher) -> IdChunk {
-        let col = StringViewArray::from(ids.to_vec());
-        IdChunk::new((0, 0, k), Some(&col), || 0..ids.len(), h)
+        let col = Ids::Column(StringViewArray::from(ids.to_vec()));
+        let a = IdChunk::new((0, 0, k), &col, || 0..ids.len(), h);
+        // the batch as rows 2.. of a row group's pages
+        let pages = IdPages::of(&[&[Some("x"), None], ids].concat());
+        let b = IdChunk::new((0, 0, k), &Ids::Pages(&pages, 2), || 0..ids.len(), h);
+        assert_eq!((&a.hashes, &a.range), (&b.hashes, &b.range));
+        a
     }
 
     /// The repeated ids of these batches, and how many batches had to be hashed again.
@@ -2562,7 +2649,10 @@ mod tests {
             Ok(at
                 .iter()
                 .map(|&(_, _, k)| {
-                    ((0, 0, k), hashes_of(&StringViewArray::from(batches[k].to_vec()), 0..batches[k].len(), &h))
+                    (
+                        (0, 0, k),
+                        hashes_of(&Ids::Column(StringViewArray::from(batches[k].to_vec())), 0..batches[k].len(), &h),
+                    )
                 })
                 .collect())
         })

@@ -1,0 +1,258 @@
+//! The ticket_ids of a row group read straight from its Parquet pages, when every page stores
+//! them PLAIN (as DuckDB and most writers store unique text): each row's value is found in place
+//! in the decompressed page, where Arrow would build a view per row. Any other layout (a
+//! dictionary page, another encoding, a nested column, text that is not UTF-8) is left to Arrow:
+//! [`IdPages::read`] says so and the scan reads the column as before.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::parquet::basic::{Encoding, Type as PhysicalType};
+use datafusion::parquet::column::page::{Page, PageReader};
+use datafusion::parquet::file::serialized_reader::SerializedPageReader;
+
+use super::FileMeta;
+
+/// One row group's ticket_ids: each data page with where its values start, the first row of
+/// each, and per row where its value (4-byte length, then the bytes) starts in its page's values
+/// and whether it has one. The vectors are reused from row group to row group.
+#[derive(Default)]
+pub(super) struct IdPages {
+    pages: Vec<(Page, usize)>,
+    first: Vec<usize>,
+    starts: Vec<u32>,
+    valid: Vec<bool>,
+}
+
+impl IdPages {
+    /// These ids (for tests), on two pages.
+    #[cfg(test)]
+    pub(super) fn of(values: &[Option<&str>]) -> IdPages {
+        let mut p = IdPages::default();
+        let half = values.len() / 2;
+        for (first, part) in [(0, &values[..half]), (half, &values[half..])] {
+            let mut page = Vec::new();
+            for v in part {
+                p.starts.push(page.len() as u32);
+                p.valid.push(v.is_some());
+                if let Some(v) = v {
+                    page.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    page.extend_from_slice(v.as_bytes());
+                }
+            }
+            let page = Page::DataPage {
+                buf: page.into(),
+                num_values: part.len() as u32,
+                encoding: Encoding::PLAIN,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            };
+            p.pages.push((page, 0));
+            p.first.push(first);
+        }
+        p
+    }
+
+    pub(super) fn rows(&self) -> usize {
+        self.valid.len()
+    }
+
+    pub(super) fn is_null(&self, row: usize) -> bool {
+        !self.valid[row]
+    }
+
+    /// Row `row`'s ticket_id (None when null).
+    pub(super) fn get(&self, row: usize) -> Option<&[u8]> {
+        if !self.valid[row] {
+            return None;
+        }
+        let page = if self.pages.len() == 1 { 0 } else { self.first.partition_point(|&f| f <= row) - 1 };
+        let (page, values) = &self.pages[page];
+        let (page, start) = (&page.buffer()[*values..], self.starts[row] as usize);
+        let len = u32::from_le_bytes([page[start], page[start + 1], page[start + 2], page[start + 3]]) as usize;
+        Some(&page[start + 4..start + 4 + len])
+    }
+
+    /// Read row group `group`'s ticket_ids of `file` into self; false (and self empty) when
+    /// they are not stored in a way this reads, or the file has no ticket_id: then Arrow reads
+    /// them (and reports whatever is wrong with them).
+    pub(super) fn read(&mut self, file: &FileMeta, group: usize) -> bool {
+        let ok = self.try_read(file, group).is_some();
+        if !ok {
+            self.clear();
+        }
+        ok
+    }
+
+    fn clear(&mut self) {
+        self.pages.clear();
+        self.first.clear();
+        self.starts.clear();
+        self.valid.clear();
+    }
+
+    fn try_read(&mut self, file: &FileMeta, group: usize) -> Option<()> {
+        self.clear();
+        let leaf = file.id_leaf?;
+        let md = file.meta.metadata();
+        let rg = md.row_group(group);
+        let column = rg.column(leaf);
+        let descr = column.column_descr();
+        if descr.physical_type() != PhysicalType::BYTE_ARRAY
+            || descr.max_rep_level() != 0
+            || descr.max_def_level() > 1
+            || column.dictionary_page_offset().is_some()
+        {
+            return None;
+        }
+        let optional = descr.max_def_level() == 1;
+        let f = std::fs::File::open(&file.path).ok()?;
+        let rows = usize::try_from(rg.num_rows()).ok()?;
+        let mut pages = SerializedPageReader::new(Arc::new(f), column, rows, None).ok()?;
+        self.starts.reserve(rows);
+        self.valid.reserve(rows);
+        let mut ascii = true;
+        while let Some(page) = pages.get_next_page().ok()? {
+            // the page's values, and its definition levels when the column may be null
+            let (offset, n, levels) = match &page {
+                Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
+                    if !optional {
+                        (0, *num_values as usize, None)
+                    } else {
+                        if *def_level_encoding != Encoding::RLE {
+                            return None;
+                        }
+                        let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
+                        (4 + len, *num_values as usize, Some(buf.get(4..4 + len)?))
+                    }
+                }
+                Page::DataPageV2 {
+                    buf,
+                    num_values,
+                    encoding: Encoding::PLAIN,
+                    def_levels_byte_len,
+                    rep_levels_byte_len: 0,
+                    ..
+                } => {
+                    let len = *def_levels_byte_len as usize;
+                    let levels = if optional { Some(buf.get(..len)?) } else { None };
+                    (len, *num_values as usize, levels)
+                }
+                _ => return None,
+            };
+            let first = self.valid.len();
+            match levels {
+                Some(levels) => def_levels(levels, n, &mut self.valid)?,
+                None => self.valid.resize(first + n, true),
+            }
+            // each value's start, its length checked against the page
+            let values = page.buffer().get(offset..)?;
+            let end = u32::try_from(values.len()).ok()?;
+            let mut at = 0u32;
+            for k in first..self.valid.len() {
+                self.starts.push(at);
+                if self.valid[k] {
+                    let s = at as usize;
+                    let len = u32::from_le_bytes(values.get(s..s + 4)?.try_into().ok()?);
+                    at = at.checked_add(4)?.checked_add(len).filter(|&a| a <= end)?;
+                }
+            }
+            ascii &= values.is_ascii();
+            self.first.push(first);
+            self.pages.push((page, offset));
+        }
+        // whole rows, and text Arrow would read (it checks the same; all ASCII is UTF-8)
+        if self.valid.len() != rows {
+            return None;
+        }
+        if !ascii && (0..rows).any(|r| self.get(r).is_some_and(|v| std::str::from_utf8(v).is_err())) {
+            return None;
+        }
+        Some(())
+    }
+}
+
+/// The leaf column of a file's top-level text ticket_id the page reader can read (see
+/// [`IdPages::read`]), if any.
+pub(super) fn id_leaf(meta: &datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata) -> Option<usize> {
+    let field = meta.schema().field_with_name("ticket_id").ok()?;
+    if *field.data_type() != DataType::Utf8View {
+        return None;
+    }
+    let columns = meta.metadata().file_metadata().schema_descr();
+    (0..columns.num_columns()).find(|&k| {
+        let c = columns.column(k);
+        c.path().parts().len() == 1 && c.name() == "ticket_id"
+    })
+}
+
+/// Decode `n` definition levels of bit width 1 (the RLE / bit-packed hybrid) into `valid`.
+fn def_levels(mut levels: &[u8], n: usize, valid: &mut Vec<bool>) -> Option<()> {
+    let mut left = n;
+    while left > 0 {
+        // the run's header, a ULEB128 number
+        let mut header = 0u64;
+        let mut shift = 0;
+        loop {
+            let (&b, rest) = levels.split_first()?;
+            levels = rest;
+            header |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 63 {
+                return None;
+            }
+        }
+        let count = usize::try_from(header >> 1).ok()?;
+        if header & 1 == 0 {
+            // a run of one value (one byte at bit width 1)
+            let (&v, rest) = levels.split_first()?;
+            levels = rest;
+            if v > 1 {
+                return None;
+            }
+            let take = count.min(left);
+            valid.resize(valid.len() + take, v == 1);
+            left -= take;
+        } else {
+            // `count` groups of 8 bit-packed values (one byte each at bit width 1)
+            let bytes = levels.get(..count)?;
+            levels = &levels[count..];
+            for &b in bytes {
+                for bit in 0..8 {
+                    if left == 0 {
+                        break;
+                    }
+                    valid.push(b >> bit & 1 == 1);
+                    left -= 1;
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn def_levels_read_runs_and_packed_groups() {
+        let mut v = Vec::new();
+        // an RLE run of 3 ones (header 3 << 1 = 6, value 1), then one bit-packed group
+        // (header 1 << 1 | 1 = 3) 0b0000_0101: rows 1, 0, 1, 0, 0 of the 5 asked for
+        def_levels(&[6, 1, 3, 0b101], 8, &mut v).unwrap();
+        assert_eq!(v, [true, true, true, true, false, true, false, false]);
+        // a long run: header 300 << 1 = 600 = ULEB128 [0xd8, 0x04], value 0
+        v.clear();
+        def_levels(&[0xd8, 0x04, 0], 300, &mut v).unwrap();
+        assert_eq!(v.len(), 300);
+        assert!(v.iter().all(|b| !b));
+        // too few levels, or a level above 1
+        assert!(def_levels(&[6, 1], 4, &mut Vec::new()).is_none());
+        assert!(def_levels(&[6, 2], 3, &mut Vec::new()).is_none());
+    }
+}
