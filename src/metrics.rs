@@ -352,8 +352,21 @@ pub async fn compute(
     let watch = queries::run(ctx, "watch_list", &watch_params).await?;
     register(ctx, "watch", watch)?;
 
-    let scores = unit_scores(&queries::run(ctx, "unit_report", &[]).await?)?;
-    let mut city_periods = city_summaries(&queries::run(ctx, "city_summary", &[]).await?)?;
+    register(ctx, "category_facts", facts.category_facts)?;
+    let with_topics = !settings.topics.is_empty();
+    if with_topics {
+        register(ctx, "topic_facts", facts.topic_facts)?;
+    }
+    // the rest read the tables registered above, not each other's results: side by side
+    let spawn = |name: &'static str| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { queries::run(&ctx, name, &[]).await })
+    };
+    let [report, summary, months, peer_rates_sql, categories_sql] =
+        ["unit_report", "city_summary", "unit_months", "peer_rates", "unit_categories"].map(spawn);
+    let topic_sql = with_topics.then(|| spawn("topic_effect"));
+    let scores = unit_scores(&report.await??)?;
+    let mut city_periods = city_summaries(&summary.await??)?;
     let mut take = |bucket: &str| -> Result<CitySummary> {
         let i = city_periods.iter().position(|(b, _, _)| b == bucket).context("city_summary.sql: missing bucket")?;
         Ok(city_periods.remove(i).2)
@@ -362,17 +375,14 @@ pub async fn compute(
     let city_previous = take("previous")?;
     let city_year_earlier = take("year_earlier")?;
     let city_months = city_periods.into_iter().map(|(_, month, c)| (month, c)).collect();
-    let unit_months = unit_months(&queries::run(ctx, "unit_months", &[]).await?)?;
-    let peers = peer_rates(&queries::run(ctx, "peer_rates", &[]).await?)?;
-    register(ctx, "category_facts", facts.category_facts)?;
-    let categories = category_counts(&queries::run(ctx, "unit_categories", &[]).await?)?;
+    let unit_months = unit_months(&months.await??)?;
+    let peers = peer_rates(&peer_rates_sql.await??)?;
+    let categories = category_counts(&categories_sql.await??)?;
     let mix = mix_rows(&facts.city_mix)?;
     let quality = facts.quality;
-    let topics = if settings.topics.is_empty() {
-        Vec::new()
-    } else {
-        register(ctx, "topic_facts", facts.topic_facts)?;
-        topic_effects(&queries::run(ctx, "topic_effect", &[]).await?)?
+    let topics = match topic_sql {
+        Some(t) => topic_effects(&t.await??)?,
+        None => Vec::new(),
     };
     let days_with_tickets = facts.daily.len() as i64;
     let peak_day = facts.daily.first().copied();
