@@ -249,7 +249,7 @@ impl Metrics {
 /// Run the metric queries for `period` on a session whose `tickets` table is registered.
 ///
 /// The tables read from the single tickets come first: `scanned` holds them from the native
-/// one-pass scan (src/scan.rs); None computes them with their SQL files instead (ticket_facts,
+/// one-pass scan (src/scan/); None computes them with their SQL files instead (ticket_facts,
 /// unit_month, city_month, unit_durations, category_facts, city_mix, data_quality,
 /// topic_facts, daily_volume). They cover the twelve months before the period and the period
 /// itself: that holds the previous period, the same period a year earlier and the months

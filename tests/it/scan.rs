@@ -1,4 +1,4 @@
-//! The native scan (src/scan.rs) against the SQL files it stands in for: on random archives
+//! The native scan (src/scan/) against the SQL files it stands in for: on random archives
 //! with every kind of value the schema allows and many it does not (nulls in required columns,
 //! unknown spellings, times out of order, repeated ticket_ids, a district missing from the
 //! population table), split over two files and many row groups, each file storing its text as
