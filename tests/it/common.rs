@@ -191,3 +191,29 @@ pub fn tree_snapshot(dir: &Path) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// How many Parquet files under `dir` there are; each must store ticket_id PLAIN, without a
+/// dictionary page, in every row group (the layout the scan reads from the pages).
+pub fn files_with_plain_ids(dir: &Path) -> usize {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                let r = SerializedFileReader::new(std::fs::File::open(&p).unwrap()).unwrap();
+                let md = r.metadata();
+                for g in md.row_groups() {
+                    let c = g.columns().iter().find(|c| c.column_path().string() == "ticket_id").unwrap();
+                    assert!(c.dictionary_page_offset().is_none(), "{}: ticket_id has a dictionary", p.display());
+                    assert!(c.encodings().any(|e| e == datafusion::parquet::basic::Encoding::PLAIN), "{}", p.display());
+                }
+                n += 1;
+            }
+        }
+    }
+    n
+}

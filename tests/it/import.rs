@@ -35,6 +35,7 @@ fn boston_imports_reconciles_reimports_to_nothing_and_renders_in_english() {
         "n,ids\n100,100\n"
     );
     assert!(sql(&archive, "SELECT DISTINCT district FROM tickets ORDER BY 1").contains("Dorchester"));
+    assert!(files_with_plain_ids(&archive) > 0);
     // no citizen follow-up in 311: resolved and satisfaction are empty, never false or 0
     assert_eq!(sql(&archive, "SELECT count(resolved) AS r, count(satisfaction) AS s FROM tickets"), "r,s\n0,0\n");
 
