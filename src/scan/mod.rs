@@ -1019,12 +1019,23 @@ impl Ids<'_> {
         Ok(id_column(batch)?.map_or(Ids::Absent, Ids::Column))
     }
 
-    fn is_null(&self, i: usize) -> bool {
+    /// Whether each of rows base..base + m is null, into `out`, returned as a slice of m.
+    fn nulls<'b>(&self, base: usize, m: usize, out: &'b mut [bool]) -> &'b [bool] {
+        let out = &mut out[..m];
         match self {
-            Ids::Absent => true,
-            Ids::Column(c) => c.is_null(i),
-            Ids::Pages(p, first) => p.is_null(first + i),
+            Ids::Absent => out.fill(true),
+            Ids::Column(c) => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = c.is_null(base + j);
+                }
+            }
+            Ids::Pages(p, first) => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = p.is_null(first + base + j);
+                }
+            }
         }
+        out
     }
 
     fn bytes(&self, i: usize) -> Option<&[u8]> {
@@ -1261,6 +1272,7 @@ fn rows(
     let mut text_block = vec![0u32; 11 * BLOCK];
     let mut time_block = vec![0i64; 5 * BLOCK];
     let mut flag_block = vec![0u8; BLOCK];
+    let mut id_block = vec![false; BLOCK];
     for base in (0..n).step_by(BLOCK) {
         let m = BLOCK.min(n - base);
         let mut tb = time_block.chunks_mut(BLOCK);
@@ -1271,6 +1283,7 @@ fn rows(
             [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded]
                 .map(|t| t.block(base, m, xb.next().expect("11 blocks")));
         let resolved_block = resolved.block(base, m, &mut flag_block);
+        let id_null = ids.nulls(base, m, &mut id_block);
         for j in 0..m {
             let i = base + j;
             let r = received[j];
@@ -1415,7 +1428,7 @@ fn rows(
             }
 
             // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
-            let missing = ids.is_null(i) | (rtg == 0) | (c1 == 0) | (dg == 0);
+            let missing = id_null[j] | (rtg == 0) | (c1 == 0) | (dg == 0);
             let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
             let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
             let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
