@@ -1691,6 +1691,8 @@ fn finish(
     hasher: &(impl std::hash::BuildHasher + Sync),
     mut acc: Acc,
 ) -> Result<Output> {
+    // the last row group's id pages are not needed any more
+    acc.id_pages = IdPages::default();
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     let targets = place_targets(shared);
