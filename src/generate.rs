@@ -14,8 +14,6 @@ use anyhow::{Context, Result, bail};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
 use crate::reference;
@@ -832,13 +830,7 @@ fn write_month(job: &YearJob, month: u32, count: u64, dir: &Path) -> Result<(u64
     let part_dir = dir.join(format!("year={}", plan.year)).join(format!("month={month:02}"));
     std::fs::create_dir_all(&part_dir)?;
     let path = part_dir.join("part-0.parquet");
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_row_count(Some(1 << 20))
-        // unique ids: PLAIN pages, which the scan reads without Arrow (a dictionary buys nothing)
-        .set_column_dictionary_enabled(datafusion::parquet::schema::types::ColumnPath::from("ticket_id"), false)
-        .set_created_by(format!("hotline {}", env!("CARGO_PKG_VERSION")))
-        .build();
+    let props = schema::archive_writer_properties();
     let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
     for start in (0..n).step_by(256 * 1024) {

@@ -107,6 +107,21 @@ pub fn file_schema() -> SchemaRef {
     build(DataType::Utf8, true)
 }
 
+/// How `generate` and `import` write archive files: ZSTD level 1, row groups of up to 2^20
+/// tickets, and ticket_id without a dictionary (unique ids gain nothing from one, and PLAIN
+/// pages are what the scan reads without Arrow, see src/scan/ids.rs).
+pub fn archive_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::properties::WriterProperties;
+    use datafusion::parquet::schema::types::ColumnPath;
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("1 is a zstd level")))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_column_dictionary_enabled(ColumnPath::from("ticket_id"), false)
+        .set_created_by(format!("hotline {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 fn describe(ty: ColType) -> &'static str {
     match ty {
         Str => "a string",

@@ -23,8 +23,6 @@ use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, sort
 use datafusion::arrow::datatypes::DataType;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::error;
 use crate::schema::{self, COLUMNS, ColType};
@@ -488,13 +486,7 @@ fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
 }
 
 fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_row_count(Some(1 << 20))
-        // unique ids: PLAIN pages, which the scan reads without Arrow (a dictionary buys nothing)
-        .set_column_dictionary_enabled(datafusion::parquet::schema::types::ColumnPath::from("ticket_id"), false)
-        .set_created_by(format!("hotline {}", env!("CARGO_PKG_VERSION")))
-        .build();
+    let props = schema::archive_writer_properties();
     let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
     w.write(batch)?;
