@@ -1024,11 +1024,16 @@ impl Ids<'_> {
         let out = &mut out[..m];
         match self {
             Ids::Absent => out.fill(true),
-            Ids::Column(c) => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = c.is_null(base + j);
+            Ids::Column(c) => match c.nulls().filter(|n| n.null_count() > 0) {
+                None => out.fill(false),
+                Some(n) => {
+                    for (a, b, word) in words(n.inner(), base, m) {
+                        for (t, o) in out[a..b].iter_mut().enumerate() {
+                            *o = word >> t & 1 == 0;
+                        }
+                    }
                 }
-            }
+            },
             Ids::Pages(p, first) => {
                 for (j, o) in out.iter_mut().enumerate() {
                     *o = p.is_null(first + base + j);
