@@ -2124,124 +2124,76 @@ fn interpolate((r, lo, hi): (f64, usize, usize), a: u64, b: u64) -> f64 {
     if hi == lo { a } else { a + (r - lo as f64) * (b - a) }
 }
 
-/// A duration as the percentiles select it: µs (u64), or whole seconds (u32, half the bytes to
-/// sort and select) when every duration of the scan is a whole number of seconds below
-/// u32::MAX. Both keep the order, and `micros` gives the µs back exactly, so either selects
-/// the same order statistics.
-trait Span: Copy + Ord + Send + Sync {
-    /// Not known: above every real duration.
-    const NONE: Self;
-    /// From µs ([`NO_TIME`] → NONE).
-    fn from_micros(us: u64) -> Self;
-    fn micros(self) -> u64;
-    /// The value as an integer that keeps the order (the radix histogram's key).
-    fn bits(self) -> u64;
-}
-
-impl Span for u64 {
-    const NONE: u64 = NO_TIME;
-    fn from_micros(us: u64) -> u64 {
-        us
-    }
-    fn micros(self) -> u64 {
-        self
-    }
-    fn bits(self) -> u64 {
-        self
-    }
-}
-
-impl Span for u32 {
-    const NONE: u32 = u32::MAX;
-    fn from_micros(us: u64) -> u32 {
-        if us == NO_TIME { u32::MAX } else { (us / 1_000_000) as u32 }
-    }
-    fn micros(self) -> u64 {
-        u64::from(self) * 1_000_000
-    }
-    fn bits(self) -> u64 {
-        u64::from(self)
-    }
-}
-
-/// Whether every known duration of the scan is whole seconds, below u32::MAX of them (then the
-/// percentiles select on u32 seconds).
-fn whole_seconds(acc: &Acc) -> bool {
-    let whole = |v: u64| v == NO_TIME || (v.is_multiple_of(1_000_000) && v / 1_000_000 < u64::from(u32::MAX));
-    acc.durations.par_iter().all(|c| c.respond.iter().chain(&c.close).all(|&v| whole(v)))
-}
-
-/// From this many values on, [`median_p90`] selects by a histogram instead of in place.
-const RADIX_MIN: usize = 1 << 15;
-
-/// (median, P90) in hours of the known durations in `v` (`known` of them; the rest are
-/// [`NO_TIME`]), as `quantile_exact` computes them: the type-7 interpolation between the order
-/// statistics around p·(known − 1). Reorders `v`.
-fn median_p90<T: Span>(v: &mut [T], known: usize) -> [Option<f64>; 2] {
-    if known == 0 {
-        return [None, None];
-    }
-    if v.len() >= RADIX_MIN {
-        return median_p90_radix(|| v.iter().copied());
-    }
-    // P90 first: its order statistic and the next; everything before it is no larger
-    let p90 = rank(0.9, known);
-    let (_, &mut a90, rest) = v.select_nth_unstable(p90.1);
-    let b90 = if p90.2 == p90.1 { a90 } else { rest.iter().copied().min().expect("a known value above") };
-    // the median among v[..lo90] (and a90 itself when the ranks meet)
-    let p50 = rank(0.5, known);
-    let (a50, b50) = if p50.1 == p90.1 {
-        (a90, if p50.2 == p50.1 { a90 } else { b90 })
+/// The bucket of a duration in the percentiles' histograms, in the order of the durations: one
+/// per µs below 32, then 16 per power of two, each at most 1/16 of its values wide.
+fn bucket(v: u64) -> usize {
+    if v < 32 {
+        v as usize
     } else {
-        let (_, &mut a, rest) = v[..p90.1].select_nth_unstable(p50.1);
-        (a, if p50.2 == p50.1 { a } else { rest.iter().copied().min().unwrap_or(a90).min(a90) })
-    };
-    [Some(interpolate(p50, a50.micros(), b50.micros())), Some(interpolate(p90, a90.micros(), b90.micros()))]
+        let e = 63 - v.leading_zeros() as usize;
+        32 + (e - 5) * 16 + ((v >> (e - 4)) & 15) as usize
+    }
 }
 
-/// [`median_p90`] for many values, read three times from `values` without moving them: a
-/// histogram of their top 16 bits finds the buckets that hold the four order statistics, and
-/// only those buckets' values are sorted.
-fn median_p90_radix<T: Span, I: Iterator<Item = T>>(values: impl Fn() -> I) -> [Option<f64>; 2] {
-    let (mut known, mut max) = (0usize, 0u64);
-    for v in values() {
-        if v != T::NONE {
-            known += 1;
-            max = max.max(v.bits());
+/// Where the order statistics of one group's known durations lie: the buckets (less the
+/// histogram's first) of the ranks p·(known − 1) rounded down and up for the median and the
+/// P90, and how many known durations lie in the buckets below each.
+#[derive(Clone, Copy, Default)]
+struct Ranks {
+    known: usize,
+    bucket: [usize; 4],
+    below: [usize; 4],
+}
+
+impl Ranks {
+    /// From the group's histogram.
+    fn of(hist: &[u32]) -> Ranks {
+        let known = hist.iter().map(|&h| h as usize).sum();
+        let mut r = Ranks { known, ..Ranks::default() };
+        if known == 0 {
+            return r;
         }
-    }
-    if known == 0 {
-        return [None, None];
-    }
-    let shift = (64 - max.leading_zeros()).saturating_sub(16);
-    let mut hist = vec![0usize; (max >> shift) as usize + 1];
-    for v in values() {
-        if v != T::NONE {
-            hist[(v.bits() >> shift) as usize] += 1;
-        }
-    }
-    let (p50, p90) = (rank(0.5, known), rank(0.9, known));
-    let ranks = [p50.1, p50.2, p90.1, p90.2];
-    // each rank's bucket, and how many values lie in the buckets below it
-    let mut bucket = [0u64; 4];
-    let mut below = [0usize; 4];
-    for (j, &k) in ranks.iter().enumerate() {
-        let mut sum = 0;
+        let ranks = Ranks::ranks(known);
+        let (mut sum, mut j) = (0, 0);
         for (b, &h) in hist.iter().enumerate() {
-            if k < sum + h {
-                (bucket[j], below[j]) = (b as u64, sum);
+            let h = h as usize;
+            // the ranks ascend: each one's bucket is the first whose running count passes it
+            while j < 4 && ranks[j] < sum + h {
+                (r.bucket[j], r.below[j]) = (b, sum);
+                j += 1;
+            }
+            if j == 4 {
                 break;
             }
             sum += h;
         }
+        r
     }
-    let mut cand: Vec<T> = values().filter(|&v| v != T::NONE && bucket.contains(&(v.bits() >> shift))).collect();
-    cand.sort_unstable();
-    let at = |j: usize| {
-        let start = cand.partition_point(|&v| (v.bits() >> shift) < bucket[j]);
-        cand[start + ranks[j] - below[j]].micros()
-    };
-    [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
+
+    fn ranks(known: usize) -> [usize; 4] {
+        let (p50, p90) = (rank(0.5, known), rank(0.9, known));
+        [p50.1, p50.2, p90.1, p90.2]
+    }
+
+    fn wants(&self, b: usize) -> bool {
+        self.known > 0 && self.bucket.contains(&b)
+    }
+
+    /// (median, P90) in hours, as `quantile_exact` computes them, from `cand`: the group's
+    /// known durations in the buckets [`Ranks::wants`] (sorted here), `lo` the first bucket.
+    fn quantiles(&self, cand: &mut [u64], lo: usize) -> [Option<f64>; 2] {
+        if self.known == 0 {
+            return [None, None];
+        }
+        cand.sort_unstable();
+        let ranks = Ranks::ranks(self.known);
+        let at = |j: usize| {
+            let start = cand.partition_point(|&v| bucket(v) - lo < self.bucket[j]);
+            cand[start + ranks[j] - self.below[j]]
+        };
+        let (p50, p90) = (rank(0.5, self.known), rank(0.9, self.known));
+        [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
+    }
 }
 
 /// Each place's (district unit, street unit), NONE for none, as the scan counts them (the
@@ -2262,133 +2214,193 @@ fn place_targets(shared: &Shared) -> Vec<(u32, u32)> {
 /// (median, P90) of the hours to respond, then of the hours to close, per unit.
 type UnitQuantiles = Vec<(usize, [Option<f64>; 4])>;
 
-/// The scored tickets' durations of each group (`key` of a ticket's unit column `t`, NONE for
-/// none) side by side, group g's at start[g]..start[g + 1]: one counting sort for both measures.
-/// Also each group's known durations (respond, close).
-fn group_durations<T: Span>(
+/// The first bucket of the scan's known durations, and how many buckets reach its last.
+fn bucket_range(acc: &Acc) -> (usize, usize) {
+    let (min, max) = acc
+        .durations
+        .par_iter()
+        .map(|c| {
+            c.respond
+                .iter()
+                .chain(&c.close)
+                .fold((NO_TIME, 0), |(lo, hi), &v| if v == NO_TIME { (lo, hi) } else { (lo.min(v), hi.max(v)) })
+        })
+        .reduce(|| (NO_TIME, 0), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    if min == NO_TIME { (0, 1) } else { (bucket(min), bucket(max) - bucket(min) + 1) }
+}
+
+/// The exact (median, P90) of both durations of each report group, a report group being the
+/// scored tickets of a set of base groups (`members[g]`; `base(u)` is the base group, < n_base,
+/// of a ticket whose unit column `t` holds u, or NONE). Two reads of the durations: the first
+/// counts each base group's durations by bucket, whose sums per report group find the bucket of
+/// each order statistic; the second keeps only the durations in those buckets, which are
+/// sorted. None for a report group without tickets.
+fn grouped_quantiles(
     acc: &Acc,
     t: usize,
-    n_groups: usize,
-    key: impl Fn(u32) -> u32,
-) -> (Vec<usize>, Vec<[usize; 2]>, Vec<T>, Vec<T>) {
-    let mut start = vec![0usize; n_groups + 1];
-    let mut known = vec![[0usize; 2]; n_groups];
+    (lo, width): (usize, usize),
+    n_base: usize,
+    base: impl Fn(u32) -> u32,
+    members: &[Vec<u32>],
+) -> Vec<Option<[Option<f64>; 4]>> {
+    // [base][duration][bucket]
+    let mut hist = vec![0u32; n_base * 2 * width];
+    let mut rows = vec![0usize; n_base];
     for c in &acc.durations {
         for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            let g = key(u);
-            if g != NONE {
-                start[g as usize + 1] += 1;
-                let k = &mut known[g as usize];
-                k[0] += usize::from(r != NO_TIME);
-                k[1] += usize::from(cl != NO_TIME);
+            let b = base(u);
+            if b == NONE {
+                continue;
+            }
+            let b = b as usize;
+            rows[b] += 1;
+            for (m, v) in [r, cl].into_iter().enumerate() {
+                if v != NO_TIME {
+                    hist[(b * 2 + m) * width + bucket(v) - lo] += 1;
+                }
             }
         }
     }
-    for k in 1..start.len() {
-        start[k] += start[k - 1];
+    // each report group's ranks (its histogram the sum of its members'), and its tickets
+    let mut sum = vec![0u32; width];
+    let mut ranks = Vec::with_capacity(members.len());
+    let mut tickets = Vec::with_capacity(members.len());
+    for g in members {
+        let mut r = [Ranks::default(); 2];
+        for (m, r) in r.iter_mut().enumerate() {
+            sum.fill(0);
+            for &b in g {
+                let h = &hist[(b as usize * 2 + m) * width..][..width];
+                for (s, &h) in sum.iter_mut().zip(h) {
+                    *s += h;
+                }
+            }
+            *r = Ranks::of(&sum);
+        }
+        ranks.push(r);
+        tickets.push(g.iter().map(|&b| rows[b as usize]).sum::<usize>());
     }
-    let (mut respond, mut close) = (vec![T::NONE; start[n_groups]], vec![T::NONE; start[n_groups]]);
-    let mut next = start.clone();
-    for c in &acc.durations {
-        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            let g = key(u);
-            if g != NONE {
-                let at = &mut next[g as usize];
-                respond[*at] = T::from_micros(r);
-                close[*at] = T::from_micros(cl);
-                *at += 1;
+    // the report groups of each base group, and the buckets any of them wants, as bits
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); n_base];
+    for (g, bases) in members.iter().enumerate() {
+        for &b in bases {
+            groups[b as usize].push(g as u32);
+        }
+    }
+    let words = width.div_ceil(64);
+    let mut wanted = vec![0u64; n_base * 2 * words];
+    for (b, gs) in groups.iter().enumerate() {
+        for &g in gs {
+            for m in 0..2 {
+                let r = &ranks[g as usize][m];
+                if r.known > 0 {
+                    for &k in &r.bucket {
+                        wanted[(b * 2 + m) * words + k / 64] |= 1 << (k % 64);
+                    }
+                }
             }
         }
     }
-    (start, known, respond, close)
-}
-
-/// The quantiles of the values at a..b of both measures (`known` of each not NO_TIME).
-fn range_quantiles<T: Span>(
-    respond: &mut [T],
-    close: &mut [T],
-    (a, b): (usize, usize),
-    known: [usize; 2],
-) -> [Option<f64>; 4] {
-    let [r50, r90] = median_p90(&mut respond[a..b], known[0]);
-    let [c50, c90] = median_p90(&mut close[a..b], known[1]);
-    [r50, r90, c50, c90]
-}
-
-/// The districts' and the streets' quantiles from one counting sort by place, the places in
-/// the order of their district (none last): a street is one place, a district the run of its
-/// places. The streets are selected first, as selection reorders within a range.
-fn place_quantiles<T: Span>(acc: &Acc, targets: &[(u32, u32)]) -> (UnitQuantiles, UnitQuantiles) {
-    let mut order: Vec<u32> = (0..targets.len() as u32).collect();
-    order.sort_by_key(|&p| (targets[p as usize].0, p));
-    let mut rank = vec![NONE; targets.len()];
-    for (k, &p) in order.iter().enumerate() {
-        rank[p as usize] = k as u32;
-    }
-    let (start, known, mut respond, mut close) = group_durations::<T>(acc, 0, targets.len(), |p| {
-        let (du, su) = targets[p as usize];
-        if du == NONE && su == NONE { NONE } else { rank[p as usize] }
-    });
-    let (mut districts, mut streets) = (Vec::new(), Vec::new());
-    for (k, &p) in order.iter().enumerate() {
-        let su = targets[p as usize].1;
-        if su != NONE && start[k] < start[k + 1] {
-            streets.push((su as usize, range_quantiles(&mut respond, &mut close, (start[k], start[k + 1]), known[k])));
+    let mut cand: Vec<[Vec<u64>; 2]> = vec![[Vec::new(), Vec::new()]; members.len()];
+    for c in &acc.durations {
+        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
+            let b = base(u);
+            if b == NONE {
+                continue;
+            }
+            let b = b as usize;
+            for (m, v) in [r, cl].into_iter().enumerate() {
+                if v == NO_TIME {
+                    continue;
+                }
+                let k = bucket(v) - lo;
+                if wanted[(b * 2 + m) * words + k / 64] >> (k % 64) & 1 == 0 {
+                    continue;
+                }
+                for &g in &groups[b] {
+                    if ranks[g as usize][m].wants(k) {
+                        cand[g as usize][m].push(v);
+                    }
+                }
+            }
         }
     }
-    let mut k = 0;
-    while k < order.len() {
-        let du = targets[order[k] as usize].0;
-        let mut end = k + 1;
-        while end < order.len() && targets[order[end] as usize].0 == du {
-            end += 1;
-        }
-        if du != NONE && start[k] < start[end] {
-            let sum = known[k..end].iter().fold([0, 0], |s, n| [s[0] + n[0], s[1] + n[1]]);
-            districts.push((du as usize, range_quantiles(&mut respond, &mut close, (start[k], start[end]), sum)));
-        }
-        k = end;
-    }
-    districts.sort_by_key(|d| d.0);
-    streets.sort_by_key(|s| s.0);
-    (districts, streets)
-}
-
-/// The departments' quantiles.
-fn department_quantiles<T: Span>(acc: &Acc, n_units: usize) -> UnitQuantiles {
-    let (start, known, mut respond, mut close) = group_durations::<T>(acc, 1, n_units, |u| u);
-    (0..n_units)
-        .filter(|&u| start[u] < start[u + 1])
-        .map(|u| (u, range_quantiles(&mut respond, &mut close, (start[u], start[u + 1]), known[u])))
+    cand.iter_mut()
+        .zip(&ranks)
+        .zip(&tickets)
+        .map(|(([cr, cc], [rr, rc]), &n)| {
+            (n > 0).then(|| {
+                let [r50, r90] = rr.quantiles(cr, lo);
+                let [c50, c90] = rc.quantiles(cc, lo);
+                [r50, r90, c50, c90]
+            })
+        })
         .collect()
 }
 
-/// The whole city's quantiles, as unit 0.
-fn city_quantiles(acc: &Acc) -> UnitQuantiles {
-    if acc.durations.iter().all(|c| c.respond.is_empty()) {
-        return Vec::new();
+/// The districts', streets' and the city's quantiles, the places being the base groups: a
+/// street is one place, a district its places, the city every place.
+fn place_quantiles(acc: &Acc, targets: &[(u32, u32)], range: (usize, usize)) -> [UnitQuantiles; 3] {
+    let mut units: Vec<(usize, u32)> = Vec::new(); // (report kind, unit)
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut district_of: HashMap<u32, usize> = HashMap::default();
+    for (p, &(du, su)) in targets.iter().enumerate() {
+        if su != NONE {
+            units.push((1, su));
+            members.push(vec![p as u32]);
+        }
+        if du != NONE {
+            let g = *district_of.entry(du).or_insert_with(|| {
+                units.push((0, du));
+                members.push(Vec::new());
+                members.len() - 1
+            });
+            members[g].push(p as u32);
+        }
     }
-    let [r50, r90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.respond.iter().copied()));
-    let [c50, c90] = median_p90_radix(|| acc.durations.iter().flat_map(|c| c.close.iter().copied()));
-    vec![(0, [r50, r90, c50, c90])]
+    units.push((2, 0));
+    members.push((0..targets.len() as u32).collect());
+    let q = grouped_quantiles(acc, 0, range, targets.len(), |p| p, &members);
+    let mut out: [UnitQuantiles; 3] = Default::default();
+    for ((kind, unit), q) in units.into_iter().zip(q) {
+        if let Some(q) = q {
+            out[kind].push((unit as usize, q));
+        }
+    }
+    for o in &mut out {
+        o.sort_by_key(|u| u.0);
+    }
+    out
 }
 
-/// The districts', streets', departments' and the city's quantiles, selected on `T`.
-fn unit_quantiles<T: Span>(acc: &Acc, targets: &[(u32, u32)], n_units: usize) -> [UnitQuantiles; 4] {
-    let ((districts, streets), (departments, city)) = rayon::join(
-        || place_quantiles::<T>(acc, targets),
-        || rayon::join(|| department_quantiles::<T>(acc, n_units), || city_quantiles(acc)),
-    );
-    [districts, streets, departments, city]
+/// The departments' quantiles, each department its own base group.
+fn department_quantiles(acc: &Acc, n_units: usize, range: (usize, usize)) -> UnitQuantiles {
+    // the department units the durations name, in unit order
+    let mut seen = vec![false; n_units];
+    for c in &acc.durations {
+        for &u in &c.units[1] {
+            if u != NONE {
+                seen[u as usize] = true;
+            }
+        }
+    }
+    let units: Vec<usize> = (0..n_units).filter(|&u| seen[u]).collect();
+    let mut index = vec![NONE; n_units];
+    for (k, &u) in units.iter().enumerate() {
+        index[u] = k as u32;
+    }
+    let members: Vec<Vec<u32>> = (0..units.len() as u32).map(|k| vec![k]).collect();
+    let q =
+        grouped_quantiles(acc, 1, range, units.len(), |u| if u == NONE { NONE } else { index[u as usize] }, &members);
+    units.into_iter().zip(q).filter_map(|(u, q)| q.map(|q| (u, q))).collect()
 }
 
 fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
     let units = &names.units;
-    let results = if whole_seconds(acc) {
-        unit_quantiles::<u32>(acc, targets, units.len())
-    } else {
-        unit_quantiles::<u64>(acc, targets, units.len())
-    };
+    let range = bucket_range(acc);
+    let ([districts, streets, city], departments) =
+        rayon::join(|| place_quantiles(acc, targets, range), || department_quantiles(acc, units.len(), range));
+    let results = [districts, streets, departments, city];
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
     for (t, rows) in results.iter().enumerate() {
@@ -2721,30 +2733,61 @@ mod tests {
         assert_eq!(found(&[&[None, None], &[Some("T1"), Some("T1")]]), (one("T1"), 0));
     }
 
+    /// Durations in µs as the scan keeps them: unknown, ties, seconds to decades, the largest.
+    fn duration() -> impl proptest::strategy::Strategy<Value = u64> {
+        proptest::prop_oneof![
+            proptest::strategy::Just(NO_TIME),
+            0u64..4,
+            proptest::sample::select(vec![1_000_000u64, 3_600_000_000, 7_200_000_000]),
+            0u64..3_600_000_000,
+            0u64..(1u64 << 50),
+            (NO_TIME - 3)..NO_TIME,
+        ]
+    }
+
     proptest::proptest! {
-        /// Both ways of selecting the percentiles give quantile_exact's result, bit for bit:
-        /// any mix of unknown durations, ties and magnitudes.
+        /// The percentiles by histogram and candidates give quantile_exact's result for every
+        /// group, bit for bit: any mix of unknown durations, ties and magnitudes, groups that
+        /// share base groups, tickets of no group, groups without tickets.
         #[test]
-        fn median_p90_is_quantile_exact(
-            values in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::strategy::Just(NO_TIME),
-                    0u64..4,
-                    0u64..3_600_000_000,
-                    0u64..(1u64 << 50),
-                ],
-                0..600,
-            )
+        fn grouped_quantiles_are_quantile_exact(
+            rows in proptest::collection::vec((0u32..7, duration(), duration()), 0..800),
+            members in proptest::collection::vec(proptest::collection::btree_set(0u32..6, 0..4), 1..5),
         ) {
-            let mut known: Vec<f64> = values.iter().filter(|&&v| v != NO_TIME).map(|&v| hours(v)).collect();
-            let expected = [
-                crate::udf::quantile(&mut known.clone(), 0.5),
-                crate::udf::quantile(&mut known, 0.9),
-            ];
-            let n = values.iter().filter(|&&v| v != NO_TIME).count();
-            let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
-            proptest::prop_assert_eq!(bits(median_p90(&mut values.clone(), n)), bits(expected));
-            proptest::prop_assert_eq!(bits(median_p90_radix(|| values.iter().copied())), bits(expected));
+            let members: Vec<Vec<u32>> = members.into_iter().map(|g| g.into_iter().collect()).collect();
+            let chunk = DurationChunk {
+                units: [rows.iter().map(|r| r.0).collect(), vec![0; rows.len()]],
+                respond: rows.iter().map(|r| r.1).collect(),
+                close: rows.iter().map(|r| r.2).collect(),
+            };
+            let acc = Acc { durations: vec![chunk], ..Acc::default() };
+            // base 6 is no group's (NONE)
+            let got = grouped_quantiles(&acc, 0, bucket_range(&acc), 6, |u| if u < 6 { u } else { NONE }, &members);
+            for (g, bases) in members.iter().enumerate() {
+                let of: Vec<&(u32, u64, u64)> = rows.iter().filter(|r| bases.contains(&r.0)).collect();
+                let hours_of = |f: fn(&(u32, u64, u64)) -> u64| -> Vec<f64> {
+                    of.iter().map(|r| f(r)).filter(|&v| v != NO_TIME).map(hours).collect()
+                };
+                let (mut r, mut c) = (hours_of(|r| r.1), hours_of(|r| r.2));
+                let expected = (!of.is_empty()).then(|| {
+                    [
+                        crate::udf::quantile(&mut r.clone(), 0.5),
+                        crate::udf::quantile(&mut r, 0.9),
+                        crate::udf::quantile(&mut c.clone(), 0.5),
+                        crate::udf::quantile(&mut c, 0.9),
+                    ]
+                });
+                let bits = |q: Option<[Option<f64>; 4]>| q.map(|q| q.map(|v| v.map(f64::to_bits)));
+                proptest::prop_assert_eq!(bits(got[g]), bits(expected), "group {}", g);
+            }
+        }
+
+        /// Buckets keep the order of the durations, and every duration has one of the 976.
+        #[test]
+        fn buckets_keep_the_order(a in duration(), b in duration()) {
+            let (a, b) = (a.min(b), a.max(b));
+            proptest::prop_assert!(bucket(a) <= bucket(b));
+            proptest::prop_assert!(bucket(b) < 976);
         }
 
         /// The block readers give each row what reading the row alone gives: nulls anywhere, a
@@ -2791,28 +2834,6 @@ mod tests {
                     proptest::prop_assert_eq!((t[j], x[j], f[j]), (want_t, want_x, want_f), "row {}", i);
                 }
             }
-        }
-
-        /// Whole seconds selected as u32 give what their µs give as u64, bit for bit.
-        #[test]
-        fn seconds_select_as_micros(
-            seconds in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::strategy::Just(u32::MAX),
-                    0u32..4,
-                    0u32..3_600,
-                    0u32..u32::MAX,
-                ],
-                0..600,
-            )
-        ) {
-            let micros: Vec<u64> = seconds.iter().map(|&s| if s == u32::MAX { NO_TIME } else { u64::from(s) * 1_000_000 }).collect();
-            proptest::prop_assert!(micros.iter().zip(&seconds).all(|(&us, &s)| u32::from_micros(us) == s));
-            let n = micros.iter().filter(|&&v| v != NO_TIME).count();
-            let bits = |q: [Option<f64>; 2]| q.map(|v| v.map(f64::to_bits));
-            let expected = bits(median_p90(&mut micros.clone(), n));
-            proptest::prop_assert_eq!(bits(median_p90(&mut seconds.clone(), n)), expected);
-            proptest::prop_assert_eq!(bits(median_p90_radix(|| seconds.iter().copied())), expected);
         }
     }
 }
