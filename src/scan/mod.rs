@@ -2180,19 +2180,35 @@ impl Ranks {
     }
 
     /// (median, P90) in hours, as `quantile_exact` computes them, from `cand`: the group's
-    /// known durations in the buckets [`Ranks::wants`] (sorted here), `lo` the first bucket.
+    /// known durations in the buckets [`Ranks::wants`] (reordered here), `lo` the first bucket.
     fn quantiles(&self, cand: &mut [u64], lo: usize) -> [Option<f64>; 2] {
         if self.known == 0 {
             return [None, None];
         }
-        cand.sort_unstable();
+        // each rank's place among the candidates in order: the candidates of the buckets
+        // below its bucket, then its rank within the bucket
+        let mut under = [0usize; 4];
+        for &v in cand.iter() {
+            let b = bucket(v) - lo;
+            for j in 0..4 {
+                under[j] += usize::from(b < self.bucket[j]);
+            }
+        }
         let ranks = Ranks::ranks(self.known);
-        let at = |j: usize| {
-            let start = cand.partition_point(|&v| bucket(v) - lo < self.bucket[j]);
-            cand[start + ranks[j] - self.below[j]]
+        let at: [usize; 4] = std::array::from_fn(|j| under[j] + ranks[j] - self.below[j]);
+        // P90 first: its order statistic and the next (ranks round up by one at most, so the
+        // next is the smallest above it); everything before it is no larger
+        let (_, &mut a90, rest) = cand.select_nth_unstable(at[2]);
+        let b90 = if at[3] == at[2] { a90 } else { rest.iter().copied().min().expect("a candidate above") };
+        // the median among cand[..at[2]] (and a90 itself when the ranks meet)
+        let (a50, b50) = if at[0] == at[2] {
+            (a90, if at[1] == at[0] { a90 } else { b90 })
+        } else {
+            let (_, &mut a, rest) = cand[..at[2]].select_nth_unstable(at[0]);
+            (a, if at[1] == at[0] { a } else { rest.iter().copied().min().unwrap_or(a90).min(a90) })
         };
         let (p50, p90) = (rank(0.5, self.known), rank(0.9, self.known));
-        [Some(interpolate(p50, at(0), at(1))), Some(interpolate(p90, at(2), at(3)))]
+        [Some(interpolate(p50, a50, b50)), Some(interpolate(p90, a90, b90))]
     }
 }
 
