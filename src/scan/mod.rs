@@ -492,6 +492,12 @@ struct Acc {
     /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered) [unit][category] (the
     /// departments' during the scan, then every unit's, as `units`)
     cat_unit: Vec<Vec<[C; 4]>>,
+    /// [place * categories + category] and [unit * categories + category]: `cat_place` and
+    /// `cat_unit` as 16-bit counts of the rows since the last [`Acc::flush_cats`], in the shape
+    /// (units, categories) of `cat16_shape`
+    cat16: [Vec<[u16; 4]>; 2],
+    cat16_shape: [(usize, usize); 2],
+    cat16_rows: usize,
     /// (tickets, tickets_year_earlier, direct) per channel / request type string, hour; [category][month]
     channel: Vec<[C; 3]>,
     request_type: Vec<[C; 3]>,
@@ -534,6 +540,34 @@ impl Acc {
             topics: (0..n_topics).map(|_| [HashMap::default(), HashMap::default()]).collect(),
             ..Acc::default()
         }
+    }
+
+    /// Add the 16-bit category counts into the 32-bit tables, and zero them.
+    fn flush_cats(&mut self) {
+        for (t, table) in [&mut self.cat_place, &mut self.cat_unit].into_iter().enumerate() {
+            let (rows, n_cats) = self.cat16_shape[t];
+            if n_cats == 0 {
+                continue;
+            }
+            if table.len() < rows {
+                table.resize(rows, Vec::new());
+            }
+            for (row, cells) in table.iter_mut().zip(self.cat16[t].chunks_mut(n_cats)) {
+                if cells.iter().all(|c| *c == [0; 4]) {
+                    continue;
+                }
+                if row.len() < n_cats {
+                    row.resize(n_cats, [0; 4]);
+                }
+                for (a, c) in row.iter_mut().zip(cells.iter_mut()) {
+                    for k in 0..4 {
+                        a[k] += C::from(c[k]);
+                    }
+                    *c = [0; 4];
+                }
+            }
+        }
+        self.cat16_rows = 0;
     }
 
     fn merge(mut self, b: Acc) -> Acc {
@@ -784,6 +818,7 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                     );
                 }
                 acc.id_pages = id_pages;
+                acc.flush_cats();
                 Ok(acc)
             },
         )
@@ -1177,7 +1212,9 @@ fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8,
 /// Category counters (tickets, tickets_year_earlier, resolved_yes, resolved_answered) by
 /// pattern: 0 outside both years, 1 a year earlier, 2 the period (resolved unknown or not
 /// scored), 3 the period resolved no, 4 the period resolved yes.
-const CATS: [[C; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
+const CATS16: [[u16; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
+/// Rows counted into the 16-bit category tables between two flushes: no cell passes u16::MAX.
+const CAT16_ROWS: usize = u16::MAX as usize;
 
 /// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids
 /// (with reading them from the pages), suspects; and in the Parquet reader (decoding).
@@ -1474,26 +1511,37 @@ fn rows(
         }
         table.pop();
     }
+    // the place × category and department × category counts go into 16-bit tables first (half
+    // the cache lines of the 32-bit ones), added into those before any cell could overflow
     let n_cats = shared.cats.len();
-    if acc.cat_unit.len() < n_units {
-        acc.cat_unit.resize(n_units, Vec::new());
-    }
-    if acc.cat_place.len() < n_places {
-        acc.cat_place.resize(n_places, Vec::new());
-    }
-    for (table, units) in [&mut acc.cat_place, &mut acc.cat_unit].into_iter().zip(&unit) {
-        for i in 0..n {
-            let p = catp[i] & 7;
-            let u = units[i];
-            if p == 0 || u == NONE {
-                continue;
-            }
-            let row = &mut table[u as usize];
-            if row.len() < n_cats {
-                row.resize(n_cats, [0; 4]);
-            }
-            add(&mut row[cat[i] as usize], &CATS[p as usize]);
+    for (t, rows) in [n_places, n_units].into_iter().enumerate() {
+        if acc.cat16_shape[t] != (rows, n_cats) {
+            acc.flush_cats();
+            acc.cat16[t] = vec![[0; 4]; rows * n_cats];
+            acc.cat16_shape[t] = (rows, n_cats);
         }
+    }
+    let mut from = 0;
+    while from < n {
+        if acc.cat16_rows == CAT16_ROWS {
+            acc.flush_cats();
+        }
+        let to = n.min(from + CAT16_ROWS - acc.cat16_rows);
+        for (table, units) in acc.cat16.iter_mut().zip(&unit) {
+            for i in from..to {
+                let p = catp[i] & 7;
+                let u = units[i];
+                if p == 0 || u == NONE {
+                    continue;
+                }
+                let c = &mut table[u as usize * n_cats + cat[i] as usize];
+                for (a, b) in c.iter_mut().zip(&CATS16[p as usize]) {
+                    *a += b;
+                }
+            }
+        }
+        acc.cat16_rows += to - from;
+        from = to;
     }
     // the small tables
     for table in [&mut acc.channel, &mut acc.request_type] {
@@ -2190,8 +2238,8 @@ impl Ranks {
         let mut under = [0usize; 4];
         for &v in cand.iter() {
             let b = bucket(v) - lo;
-            for j in 0..4 {
-                under[j] += usize::from(b < self.bucket[j]);
+            for (u, &k) in under.iter_mut().zip(&self.bucket) {
+                *u += usize::from(b < k);
             }
         }
         let ranks = Ranks::ranks(self.known);
