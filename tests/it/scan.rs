@@ -353,6 +353,13 @@ fn batches_of_several_blocks() {
     compare(8, 5000, 100_000, (0, 0), (2, 0), true).unwrap();
 }
 
+/// Row groups of more rows than the scan's 16-bit category tables count between two flushes
+/// (65,535): the flush inside a row group, at a batch's middle, loses and doubles nothing.
+#[test]
+fn row_groups_past_the_16_bit_flush() {
+    compare(9, 150_000, 100_000, (0, 0), (0, 0), false).unwrap();
+}
+
 /// The scan reads PLAIN ticket_ids from their pages, and the others with Arrow.
 #[test]
 fn plain_ids_come_from_the_pages() {
