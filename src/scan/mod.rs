@@ -492,12 +492,15 @@ struct Acc {
     /// (tickets, tickets_year_earlier, resolved_yes, resolved_answered) [unit][category] (the
     /// departments' during the scan, then every unit's, as `units`)
     cat_unit: Vec<Vec<[C; 4]>>,
-    /// [place * categories + category] and [unit * categories + category]: `cat_place` and
-    /// `cat_unit` as 16-bit counts of the rows since the last [`Acc::flush_cats`], in the shape
-    /// (units, categories) of `cat16_shape`
+    /// [place * stride + category] and [unit * stride + category]: `cat_place` and `cat_unit`
+    /// as 16-bit counts, each row added into its 32-bit row before it could overflow; the shape
+    /// (rows, stride) of each in `cat16_shape`, room to grow in both
     cat16: [Vec<[u16; 4]>; 2],
     cat16_shape: [(usize, usize); 2],
-    cat16_rows: usize,
+    /// [t][row]: the tickets counted into the row since it was last added
+    cat16_count: [Vec<u32>; 2],
+    /// the categories the 16-bit rows may hold counts of
+    cat16_cats: usize,
     /// (tickets, tickets_year_earlier, direct) per channel / request type string, hour; [category][month]
     channel: Vec<[C; 3]>,
     request_type: Vec<[C; 3]>,
@@ -542,32 +545,18 @@ impl Acc {
         }
     }
 
-    /// Add the 16-bit category counts into the 32-bit tables, and zero them.
+    /// Add every 16-bit category row that holds counts into its 32-bit row.
     fn flush_cats(&mut self) {
+        let n_cats = self.cat16_cats;
         for (t, table) in [&mut self.cat_place, &mut self.cat_unit].into_iter().enumerate() {
-            let (rows, n_cats) = self.cat16_shape[t];
-            if n_cats == 0 {
-                continue;
-            }
-            if table.len() < rows {
-                table.resize(rows, Vec::new());
-            }
-            for (row, cells) in table.iter_mut().zip(self.cat16[t].chunks_mut(n_cats)) {
-                if cells.iter().all(|c| *c == [0; 4]) {
-                    continue;
-                }
-                if row.len() < n_cats {
-                    row.resize(n_cats, [0; 4]);
-                }
-                for (a, c) in row.iter_mut().zip(cells.iter_mut()) {
-                    for k in 0..4 {
-                        a[k] += C::from(c[k]);
-                    }
-                    *c = [0; 4];
+            let stride = self.cat16_shape[t].1;
+            for (u, count) in self.cat16_count[t].iter_mut().enumerate() {
+                if *count > 0 {
+                    flush_cat_row(slot(table, u), &mut self.cat16[t][u * stride..][..n_cats]);
+                    *count = 0;
                 }
             }
         }
-        self.cat16_rows = 0;
     }
 
     fn merge(mut self, b: Acc) -> Acc {
@@ -1213,8 +1202,22 @@ fn fact_pattern(dispatched: bool, scored: bool, resp: u8, closed: bool, res: u8,
 /// pattern: 0 outside both years, 1 a year earlier, 2 the period (resolved unknown or not
 /// scored), 3 the period resolved no, 4 the period resolved yes.
 const CATS16: [[u16; 4]; 5] = [[0, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 1]];
-/// Rows counted into the 16-bit category tables between two flushes: no cell passes u16::MAX.
-const CAT16_ROWS: usize = u16::MAX as usize;
+/// Tickets counted into a 16-bit category row before it is added into its 32-bit row: no cell
+/// passes u16::MAX.
+const CAT16_ROWS: u32 = u16::MAX as u32;
+
+/// Add one 16-bit category row into its 32-bit row, and zero it.
+fn flush_cat_row(row: &mut Vec<[C; 4]>, cells: &mut [[u16; 4]]) {
+    if row.len() < cells.len() {
+        row.resize(cells.len(), [0; 4]);
+    }
+    for (a, c) in row.iter_mut().zip(cells.iter_mut()) {
+        for k in 0..4 {
+            a[k] += C::from(c[k]);
+        }
+        *c = [0; 4];
+    }
+}
 
 /// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids
 /// (with reading them from the pages), suspects; and in the Parquet reader (decoding).
@@ -1512,36 +1515,38 @@ fn rows(
         table.pop();
     }
     // the place × category and department × category counts go into 16-bit tables first (half
-    // the cache lines of the 32-bit ones), added into those before any cell could overflow
+    // the cache lines of the 32-bit ones); a row is added into its 32-bit row when it has
+    // counted CAT16_ROWS tickets, and at the row group's end
     let n_cats = shared.cats.len();
     for (t, rows) in [n_places, n_units].into_iter().enumerate() {
-        if acc.cat16_shape[t] != (rows, n_cats) {
+        let (cap, stride) = acc.cat16_shape[t];
+        if rows > cap || n_cats > stride {
             acc.flush_cats();
-            acc.cat16[t] = vec![[0; 4]; rows * n_cats];
-            acc.cat16_shape[t] = (rows, n_cats);
+            let shape = (rows.next_power_of_two(), n_cats.next_power_of_two());
+            acc.cat16[t] = vec![[0; 4]; shape.0 * shape.1];
+            acc.cat16_count[t] = vec![0; shape.0];
+            acc.cat16_shape[t] = shape;
         }
     }
-    let mut from = 0;
-    while from < n {
-        if acc.cat16_rows == CAT16_ROWS {
-            acc.flush_cats();
-        }
-        let to = n.min(from + CAT16_ROWS - acc.cat16_rows);
-        for (table, units) in acc.cat16.iter_mut().zip(&unit) {
-            for i in from..to {
-                let p = catp[i] & 7;
-                let u = units[i];
-                if p == 0 || u == NONE {
-                    continue;
-                }
-                let c = &mut table[u as usize * n_cats + cat[i] as usize];
-                for (a, b) in c.iter_mut().zip(&CATS16[p as usize]) {
-                    *a += b;
-                }
+    acc.cat16_cats = n_cats;
+    for (t, (table, units)) in [&mut acc.cat_place, &mut acc.cat_unit].into_iter().zip(&unit).enumerate() {
+        let (cells, count, stride) = (&mut acc.cat16[t], &mut acc.cat16_count[t], acc.cat16_shape[t].1);
+        for i in 0..n {
+            let p = catp[i] & 7;
+            let u = units[i];
+            if p == 0 || u == NONE {
+                continue;
+            }
+            let u = u as usize;
+            if count[u] == CAT16_ROWS {
+                flush_cat_row(slot(table, u), &mut cells[u * stride..][..n_cats]);
+                count[u] = 0;
+            }
+            count[u] += 1;
+            for (a, b) in cells[u * stride + cat[i] as usize].iter_mut().zip(&CATS16[p as usize]) {
+                *a += b;
             }
         }
-        acc.cat16_rows += to - from;
-        from = to;
     }
     // the small tables
     for table in [&mut acc.channel, &mut acc.request_type] {
