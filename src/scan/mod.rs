@@ -1522,7 +1522,8 @@ fn rows(
         let (cap, stride) = acc.cat16_shape[t];
         if rows > cap || n_cats > stride {
             acc.flush_cats();
-            let shape = (rows.next_power_of_two(), n_cats.next_power_of_two());
+            // a quarter more of each, so that new units and categories seldom move them
+            let shape = (rows + rows / 4 + 8, n_cats + n_cats / 4 + 8);
             acc.cat16[t] = vec![[0; 4]; shape.0 * shape.1];
             acc.cat16_count[t] = vec![0; shape.0];
             acc.cat16_shape[t] = shape;
