@@ -2303,8 +2303,8 @@ fn bucket_range(acc: &Acc) -> (usize, usize) {
 /// scored tickets of a set of base groups (`members[g]`; `base(u)` is the base group, < n_base,
 /// of a ticket whose unit column `t` holds u, or NONE). Two reads of the durations: the first
 /// counts each base group's durations by bucket, whose sums per report group find the bucket of
-/// each order statistic; the second keeps only the durations in those buckets, which are
-/// sorted. None for a report group without tickets.
+/// each order statistic; the second keeps only the durations in those buckets, among which the
+/// order statistics are selected. None for a report group without tickets.
 fn grouped_quantiles(
     acc: &Acc,
     t: usize,
@@ -2313,21 +2313,23 @@ fn grouped_quantiles(
     base: impl Fn(u32) -> u32,
     members: &[Vec<u32>],
 ) -> Vec<Option<[Option<f64>; 4]>> {
+    // the scored tickets of a base group: (base group, [to respond, to close])
+    let tickets_of = || {
+        acc.durations.iter().flat_map(|c| c.units[t].iter().zip(&c.respond).zip(&c.close)).filter_map(
+            |((&u, &r), &cl)| {
+                let b = base(u);
+                (b != NONE).then_some((b as usize, [r, cl]))
+            },
+        )
+    };
     // [base][duration][bucket]
     let mut hist = vec![0u32; n_base * 2 * width];
     let mut rows = vec![0usize; n_base];
-    for c in &acc.durations {
-        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            let b = base(u);
-            if b == NONE {
-                continue;
-            }
-            let b = b as usize;
-            rows[b] += 1;
-            for (m, v) in [r, cl].into_iter().enumerate() {
-                if v != NO_TIME {
-                    hist[(b * 2 + m) * width + bucket(v) - lo] += 1;
-                }
+    for (b, durations) in tickets_of() {
+        rows[b] += 1;
+        for (m, v) in durations.into_iter().enumerate() {
+            if v != NO_TIME {
+                hist[(b * 2 + m) * width + bucket(v) - lo] += 1;
             }
         }
     }
@@ -2372,25 +2374,18 @@ fn grouped_quantiles(
         }
     }
     let mut cand: Vec<[Vec<u64>; 2]> = vec![[Vec::new(), Vec::new()]; members.len()];
-    for c in &acc.durations {
-        for ((&u, &r), &cl) in c.units[t].iter().zip(&c.respond).zip(&c.close) {
-            let b = base(u);
-            if b == NONE {
+    for (b, durations) in tickets_of() {
+        for (m, v) in durations.into_iter().enumerate() {
+            if v == NO_TIME {
                 continue;
             }
-            let b = b as usize;
-            for (m, v) in [r, cl].into_iter().enumerate() {
-                if v == NO_TIME {
-                    continue;
-                }
-                let k = bucket(v) - lo;
-                if wanted[(b * 2 + m) * words + k / 64] >> (k % 64) & 1 == 0 {
-                    continue;
-                }
-                for &g in &groups[b] {
-                    if ranks[g as usize][m].wants(k) {
-                        cand[g as usize][m].push(v);
-                    }
+            let k = bucket(v) - lo;
+            if wanted[(b * 2 + m) * words + k / 64] >> (k % 64) & 1 == 0 {
+                continue;
+            }
+            for &g in &groups[b] {
+                if ranks[g as usize][m].wants(k) {
+                    cand[g as usize][m].push(v);
                 }
             }
         }

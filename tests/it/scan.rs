@@ -47,7 +47,7 @@ fn micros(y: i32, m: u32, d: u32) -> i64 {
 }
 
 /// `n` random rows received between 2023-06-01 and 2026-01-10; their times in whole seconds
-/// when `whole` (the scan then selects the percentiles on u32 seconds), else in any µs.
+/// when `whole` (as most archives store them), else in any µs.
 fn random_rows(seed: u64, n: usize, whole: bool) -> RecordBatch {
     let mut r = Rng(seed | 1);
     let (from, to) = (micros(2023, 6, 1), micros(2026, 1, 10));
