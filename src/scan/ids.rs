@@ -74,6 +74,24 @@ impl IdPages {
         Some(&page[start + 4..start + 4 + len])
     }
 
+    /// Calls `f` with the value of each of `rows` (increasing) that has one, in order: a walk
+    /// through the pages, where [`get`](Self::get) searches for each row's page.
+    pub(super) fn each<'s>(&'s self, rows: impl Iterator<Item = usize>, mut f: impl FnMut(&'s [u8])) {
+        let values: Vec<&[u8]> = self.pages.iter().map(|(page, at)| &page.buffer()[*at..]).collect();
+        let mut page = 0;
+        for row in rows {
+            if !self.valid[row] {
+                continue;
+            }
+            while self.first.get(page + 1).is_some_and(|&f| f <= row) {
+                page += 1;
+            }
+            let (page, start) = (values[page], self.starts[row] as usize);
+            let len = u32::from_le_bytes([page[start], page[start + 1], page[start + 2], page[start + 3]]) as usize;
+            f(&page[start + 4..start + 4 + len]);
+        }
+    }
+
     /// Read row group `group`'s ticket_ids of `file` into self; false (and self empty) when
     /// they are not stored in a way this reads, or the file has no ticket_id: then Arrow reads
     /// them (and reports whatever is wrong with them).
