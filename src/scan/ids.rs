@@ -4,12 +4,9 @@
 //! dictionary page, another encoding, a nested column, text that is not UTF-8) is left to Arrow:
 //! [`IdPages::read`] says so and the scan reads the column as before.
 
-use std::sync::Arc;
-
 use datafusion::arrow::datatypes::DataType;
 use datafusion::parquet::basic::{Encoding, Type as PhysicalType};
 use datafusion::parquet::column::page::{Page, PageReader};
-use datafusion::parquet::file::serialized_reader::SerializedPageReader;
 
 use super::FileMeta;
 
@@ -125,9 +122,8 @@ impl IdPages {
             return None;
         }
         let optional = descr.max_def_level() == 1;
-        let f = std::fs::File::open(&file.path).ok()?;
         let rows = usize::try_from(rg.num_rows()).ok()?;
-        let mut pages = SerializedPageReader::new(Arc::new(f), column, rows, None).ok()?;
+        let mut pages = super::pages::Chunk::pages(file, group, leaf)?;
         self.starts.reserve(rows);
         self.valid.reserve(rows);
         let mut ascii = true;

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
+    StringViewArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{cast, filter_record_batch};
@@ -40,6 +40,7 @@ use crate::period::{Period, add_months, micros, month_starts};
 use crate::schema;
 
 mod ids;
+mod pages;
 use ids::IdPages;
 
 /// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
@@ -164,6 +165,9 @@ pub struct Output {
     pub rows_read: u64,
     /// Row groups read, and those whose ticket_ids came straight from their pages ([`IdPages`]).
     pub row_groups: (usize, usize),
+    /// Column chunks of the time, text and boolean columns the file has, and those of them read
+    /// straight from their pages ([`pages`]), the others read with Arrow.
+    pub column_chunks: (usize, usize),
 }
 
 /// The built-in row checks (queries/checks/<name>.sql) the scan finds suspect rows for, each
@@ -533,6 +537,8 @@ struct Acc {
     /// row groups read, and those of them whose ids came from the pages
     row_groups: usize,
     paged_groups: usize,
+    /// column chunks of the columns [`Paged`] reads the file has, and those it read
+    column_chunks: (usize, usize),
 }
 
 impl Acc {
@@ -563,6 +569,8 @@ impl Acc {
         self.rows += b.rows;
         self.row_groups += b.row_groups;
         self.paged_groups += b.paged_groups;
+        self.column_chunks.0 += b.column_chunks.0;
+        self.column_chunks.1 += b.column_chunks.1;
         merge_vec(&mut self.units, b.units);
         merge_vec(&mut self.places, b.places);
         merge_nested(&mut self.cat_place, b.cat_place);
@@ -650,9 +658,32 @@ struct FileMeta {
     path: std::path::PathBuf,
     meta: ArrowReaderMetadata,
     mask: ProjectionMask,
-    /// the leaf column of ticket_id when [`IdPages`] may read it, and the mask without it
+    /// the leaf column of ticket_id when [`IdPages`] may read it
     id_leaf: Option<usize>,
-    mask_without_id: ProjectionMask,
+    /// the leaves of the time, text and boolean columns [`pages`] may read
+    leaves: ([Option<pages::Leaf>; 5], [Option<pages::Leaf>; 11], Option<pages::Leaf>),
+}
+
+/// One row group's columns read from their pages ([`pages`]); None: Arrow reads that one.
+struct Paged {
+    times: [Option<pages::Column>; 5],
+    texts: [Option<pages::Column>; 11],
+    flag: Option<pages::Column>,
+}
+
+impl Paged {
+    fn read(file: &FileMeta, group: usize, strings: &Strings) -> Paged {
+        let (times, texts, flag) = &file.leaves;
+        let column = |leaf: &Option<pages::Leaf>| leaf.and_then(|l| pages::read(file, group, l, strings));
+        Paged { times: times.each_ref().map(column), texts: texts.each_ref().map(column), flag: column(flag) }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        let at = |names: &[&str], cols: &[Option<pages::Column>]| {
+            names.iter().position(|c| *c == name).is_some_and(|k| cols[k].is_some())
+        };
+        at(&pages::TIMES, &self.times) || at(&pages::TEXTS, &self.texts) || (name == pages::FLAG && self.flag.is_some())
+    }
 }
 
 fn open(path: &std::path::Path) -> Result<FileMeta> {
@@ -687,9 +718,13 @@ fn open(path: &std::path::Path) -> Result<FileMeta> {
         ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots)
     };
     let mask = roots(&|c| READ.contains(&c));
-    let mask_without_id = roots(&|c| c != "ticket_id" && READ.contains(&c));
     let id_leaf = ids::id_leaf(&meta);
-    Ok(FileMeta { path: path.to_path_buf(), meta, mask, id_leaf, mask_without_id })
+    let leaves = (
+        pages::TIMES.map(|c| pages::leaf(&meta, c, pages::Kind::Time)),
+        pages::TEXTS.map(|c| pages::leaf(&meta, c, pages::Kind::Text)),
+        pages::leaf(&meta, pages::FLAG, pages::Kind::Flag),
+    );
+    Ok(FileMeta { path: path.to_path_buf(), meta, mask, id_leaf, leaves })
 }
 
 /// A reader of `groups` of `file`'s `mask` columns, in batches of [`BATCH_ROWS`]: the scan and
@@ -787,16 +822,53 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 lap(3, &mut clock);
                 acc.row_groups += 1;
                 acc.paged_groups += usize::from(paged);
-                let mask = if paged { file.mask_without_id.clone() } else { file.mask.clone() };
+                // the other columns from their pages where they can be, the rest with Arrow
+                let mut columns = Paged::read(file, t.row_group, &shared.strings);
+                lap(5, &mut clock);
+                let present = |c: &str| file.meta.schema().index_of(c).is_ok();
+                let names = pages::TIMES.iter().chain(&pages::TEXTS).chain([&pages::FLAG]);
+                for c in names.filter(|c| present(c)) {
+                    acc.column_chunks.0 += 1;
+                    acc.column_chunks.1 += usize::from(columns.has(c));
+                }
+                let group_rows = file.meta.metadata().row_group(t.row_group).num_rows() as usize;
+                let schema = file.meta.schema();
+                let arrow: Vec<usize> = (0..schema.fields().len())
+                    .filter(|&k| {
+                        let c = schema.field(k).name().as_str();
+                        READ.contains(&c) && !columns.has(c) && !(paged && c == "ticket_id")
+                    })
+                    .collect();
                 let mut first = 0;
-                for (k, batch) in reader(file, vec![t.row_group], mask)?.enumerate() {
-                    let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
-                    lap(5, &mut clock);
-                    let ids = if paged { Ids::Pages(&id_pages, first) } else { Ids::of(&batch)? };
+                let mut batch_rows = |acc: &mut Acc, batch: &RecordBatch, k: usize| -> Result<()> {
+                    let ids = if paged { Ids::Pages(&id_pages, first) } else { Ids::of(batch)? };
                     first += batch.num_rows();
-                    rows(&shared, &hasher, &mut acc, &batch, &ids, (t.file, t.row_group, k))
-                        .with_context(|| format!("scanning {}", file.path.display()))?;
-                    clock = std::time::Instant::now();
+                    rows(&shared, &hasher, acc, batch, &mut columns, &ids, (t.file, t.row_group, k))
+                        .with_context(|| format!("scanning {}", file.path.display()))
+                };
+                if arrow.is_empty() {
+                    // every column from its pages: batches of no columns, of the rows Arrow's would have
+                    for (k, at) in (0..group_rows).step_by(BATCH_ROWS).enumerate() {
+                        let n = BATCH_ROWS.min(group_rows - at);
+                        let options = RecordBatchOptions::new().with_row_count(Some(n));
+                        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)?;
+                        batch_rows(&mut acc, &batch, k)?;
+                    }
+                } else {
+                    let mask = ProjectionMask::roots(file.meta.metadata().file_metadata().schema_descr(), arrow);
+                    for (k, batch) in reader(file, vec![t.row_group], mask)?.enumerate() {
+                        let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
+                        lap(5, &mut clock);
+                        batch_rows(&mut acc, &batch, k)?;
+                        clock = std::time::Instant::now();
+                    }
+                }
+                if first != group_rows {
+                    anyhow::bail!(
+                        "reading {}: row group {} gave {first} rows of its {group_rows}",
+                        file.path.display(),
+                        t.row_group
+                    );
                 }
                 if paged && first != id_pages.rows() {
                     anyhow::bail!(
@@ -816,9 +888,11 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
     let out = finish(&shared, &files, &hasher, acc)?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!(
-            "profile: scan {} row groups ({} with ticket_ids from their pages), {} rows: pass {folded:.2} s, results {:.2} s",
+            "profile: scan {} row groups ({} with ticket_ids from their pages; {} of {} other column chunks from their pages), {} rows: pass {folded:.2} s, results {:.2} s",
             tasks.len(),
             out.row_groups.1,
+            out.column_chunks.1,
+            out.column_chunks.0,
             out.rows_read,
             t0.elapsed().as_secs_f64() - folded
         );
@@ -1259,6 +1333,7 @@ fn rows(
     hasher: &impl std::hash::BuildHasher,
     acc: &mut Acc,
     batch: &RecordBatch,
+    paged: &mut Paged,
     ids: &Ids,
     at: BatchAt,
 ) -> Result<()> {
@@ -1266,31 +1341,41 @@ fn rows(
     let spec = shared.spec;
     let n = batch.num_rows();
     acc.rows += n as u64;
-    let owned_times = ["received_at", "dispatched_at", "responded_at", "closed_at", "due_at"]
-        .map(|c| Time::new(batch, c))
-        .into_iter()
+    // each column from its pages, or from the batch
+    let owned_times = pages::TIMES
+        .iter()
+        .zip(&paged.times)
+        .map(|(c, p)| if p.is_some() { Ok(None) } else { Time::new(batch, c).map(Some) })
         .collect::<Result<Vec<_>>>()?;
-    let [received, dispatched, responded, closed, due_times] = [0, 1, 2, 3, 4].map(|k| TimeRef::of(&owned_times[k]));
-    let owned_text = [
-        "district",
-        "street",
-        "department",
-        "category_l1",
-        "category_l2",
-        "category_l3",
-        "channel",
-        "request_type",
-        "urgency",
-        "satisfaction",
-        "excluded_reason",
-    ]
-    .map(|c| Text::new(shared, acc, batch, c))
-    .into_iter()
-    .collect::<Result<Vec<_>>>()?;
-    let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|k| TextRef::of(&owned_text[k]));
+    let mut times: Vec<Column<TimeRef>> = owned_times
+        .iter()
+        .zip(paged.times.iter_mut())
+        .map(|(o, p)| match (o, p) {
+            (_, Some(p)) => Column::Pages(p),
+            (o, None) => Column::Arrow(TimeRef::of(o.as_ref().expect("read"))),
+        })
+        .collect();
+    let owned_text = pages::TEXTS
+        .iter()
+        .zip(&paged.texts)
+        .map(|(c, p)| if p.is_some() { Ok(None) } else { Text::new(shared, acc, batch, c).map(Some) })
+        .collect::<Result<Vec<_>>>()?;
+    let mut texts: Vec<Column<TextRef>> = owned_text
+        .iter()
+        .zip(paged.texts.iter_mut())
+        .map(|(o, p)| match (o, p) {
+            (_, Some(p)) => Column::Pages(p),
+            (o, None) => Column::Arrow(TextRef::of(o.as_ref().expect("read"))),
+        })
+        .collect();
     // 0 null, 1 false, 2 true
-    let resolved = Flag::new(batch, "resolved")?;
+    let owned_flag = if paged.flag.is_some() { None } else { Some(Flag::new(batch, "resolved")?) };
+    let mut resolved = match (&owned_flag, paged.flag.as_mut()) {
+        (_, Some(p)) => Column::Pages(p),
+        (o, None) => Column::Arrow(o.as_ref().expect("read")),
+    };
+    // the values of the rows some row check may fail
+    let mut suspects: Vec<Suspect> = Vec::new();
     // what each text value means (read after the ids above, so every id of the batch is in it)
     shared.strings.codes_into(&mut acc.codes);
     let codes = std::mem::take(&mut acc.codes);
@@ -1301,8 +1386,6 @@ fn rows(
     let (ye_start, ye_end) = spec.year_earlier;
     let n_months = spec.months.len() - 1;
     let day_month = &spec.day_month;
-    // the row checks each row may fail (bit k: ROW_CHECKS[k])
-    let mut suspect = vec![0u8; n];
     // every row writes its durations at `k`, which moves on only for a scored ticket of the
     // period (no branch); the chunk is cut to k after the pass (its tail given back)
     let mut dur = DurationChunk::zeroed(n);
@@ -1345,14 +1428,18 @@ fn rows(
     let mut id_block = vec![false; BLOCK];
     for base in (0..n).step_by(BLOCK) {
         let m = BLOCK.min(n - base);
-        let mut tb = time_block.chunks_mut(BLOCK);
-        let [received, dispatched, responded, closed, due_times] = [received, dispatched, responded, closed, due_times]
-            .map(|t| t.block(base, m, tb.next().expect("5 blocks")));
-        let mut xb = text_block.chunks_mut(BLOCK);
+        let mut time_slices: [&[i64]; 5] = [&[]; 5];
+        for ((t, out), slice) in times.iter_mut().zip(time_block.chunks_mut(BLOCK)).zip(&mut time_slices) {
+            *slice = t.block(base, m, out)?;
+        }
+        let [received, dispatched, responded, closed, due_times] = time_slices;
+        let mut text_slices: [&[u32]; 11] = [&[]; 11];
+        for ((t, out), slice) in texts.iter_mut().zip(text_block.chunks_mut(BLOCK)).zip(&mut text_slices) {
+            *slice = t.block(base, m, out)?;
+        }
         let [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded] =
-            [district, street, department, l1, l2, l3, channel, request_type, urgency, satisfaction, excluded]
-                .map(|t| t.block(base, m, xb.next().expect("11 blocks")));
-        let resolved_block = resolved.block(base, m, &mut flag_block);
+            text_slices;
+        let resolved_block = resolved.block(base, m, &mut flag_block)?;
         let id_null = ids.nulls(base, m, &mut id_block);
         for j in 0..m {
             let i = base + j;
@@ -1507,8 +1594,15 @@ fn rows(
                 | u8::from(closed_before_responded) << 2
                 | u8::from(unknown_values) << 3
                 | u8::from(unknown_district) << 4;
-            suspect[i] = bits;
             any_suspect |= bits;
+            if bits != 0 {
+                suspects.push(Suspect {
+                    row: i as u32,
+                    bits,
+                    times: [r, d, resp, cl],
+                    texts: [rtg, c1, dg, chg, ug, satg, xg],
+                });
+            }
         }
     }
     acc.codes = codes;
@@ -1617,31 +1711,103 @@ fn rows(
     }
     acc.hashes.push(IdChunk::new(at, ids, || (0..n).filter(|&i| month[i] != SKIP), hasher));
     lap(3, &mut clock);
-    for (k, (_, columns)) in ROW_CHECKS.iter().enumerate() {
+    for k in 0..ROW_CHECKS.len() {
         let kept = &mut acc.suspects[k];
         if any_suspect >> k & 1 == 0 || kept.rows > acc.cap {
             continue;
         }
-        let keep = BooleanBuffer::collect_bool(n, |i| suspect[i] >> k & 1 == 1);
-        kept.rows += keep.count_set_bits();
+        let rows: Vec<&Suspect> = suspects.iter().filter(|s| s.bits >> k & 1 == 1).collect();
+        kept.rows += rows.len();
         if kept.rows > acc.cap {
             kept.batches.clear();
             continue;
         }
-        let read: Vec<usize> = columns.iter().filter_map(|c| batch.schema().index_of(c).ok()).collect();
-        let mut rows = filter_record_batch(&batch.project(&read)?, &BooleanArray::new(keep.clone(), None))?;
-        if let Ids::Pages(..) = ids {
-            // the ids came from the pages: the kept rows' as a column of their own
-            let mut fields = rows.schema().fields().to_vec();
-            fields.push(Arc::new(Field::new("ticket_id", DataType::Utf8View, true)));
-            let mut cols = rows.columns().to_vec();
-            cols.push(ids.column(keep.set_indices()));
-            rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
-        }
-        kept.batches.push(to_table(&rows, &shared.check_schemas[k])?);
+        kept.batches.push(suspect_batch(shared, ids, &rows, &shared.check_schemas[k])?);
     }
     lap(4, &mut clock);
     Ok(())
+}
+
+/// A column of the batch, read from Arrow's arrays or straight from its pages.
+enum Column<'a, A> {
+    Arrow(A),
+    Pages(&'a mut pages::Column),
+}
+
+impl<'a> Column<'a, TimeRef<'a>> {
+    fn block<'b>(&'b mut self, base: usize, m: usize, out: &'b mut [i64]) -> Result<&'b [i64]> {
+        match self {
+            Column::Arrow(t) => Ok(t.block(base, m, out)),
+            Column::Pages(p) => {
+                p.times(&mut out[..m])?;
+                Ok(&out[..m])
+            }
+        }
+    }
+}
+
+impl<'a> Column<'a, TextRef<'a>> {
+    fn block<'b>(&mut self, base: usize, m: usize, out: &'b mut [u32]) -> Result<&'b [u32]> {
+        match self {
+            Column::Arrow(t) => Ok(t.block(base, m, out)),
+            Column::Pages(p) => {
+                p.texts(&mut out[..m])?;
+                Ok(&out[..m])
+            }
+        }
+    }
+}
+
+impl<'a> Column<'a, &'a Flag> {
+    fn block<'b>(&mut self, base: usize, m: usize, out: &'b mut [u8]) -> Result<&'b [u8]> {
+        match self {
+            Column::Arrow(f) => Ok(f.block(base, m, out)),
+            Column::Pages(p) => {
+                p.flags(&mut out[..m])?;
+                Ok(&out[..m])
+            }
+        }
+    }
+}
+
+/// A row some row check may fail (bit k of `bits`: ROW_CHECKS[k]), with the values the checks
+/// read: its times ([`SUSPECT_TIMES`]) and string ids ([`SUSPECT_TEXTS`]).
+struct Suspect {
+    row: u32,
+    bits: u8,
+    times: [i64; 4],
+    texts: [u32; 7],
+}
+
+const SUSPECT_TIMES: [&str; 4] = ["received_at", "dispatched_at", "responded_at", "closed_at"];
+const SUSPECT_TEXTS: [&str; 7] =
+    ["request_type", "category_l1", "district", "channel", "urgency", "satisfaction", "excluded_reason"];
+
+/// The suspect `rows` of a batch as a table of `schema` (a row check's columns).
+fn suspect_batch(shared: &Shared, ids: &Ids, rows: &[&Suspect], schema: &SchemaRef) -> Result<RecordBatch> {
+    let strings = shared.strings.inner.lock().expect("lock");
+    let cols = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name().as_str();
+            let col: ArrayRef = if name == "ticket_id" {
+                ids.column(rows.iter().map(|s| s.row as usize))
+            } else if let Some(t) = SUSPECT_TIMES.iter().position(|c| *c == name) {
+                Arc::new(TimestampMicrosecondArray::from_iter(
+                    rows.iter().map(|s| (s.times[t] != NULL_TIME).then_some(s.times[t])),
+                ))
+            } else if let Some(t) = SUSPECT_TEXTS.iter().position(|c| *c == name) {
+                Arc::new(StringArray::from_iter(
+                    rows.iter().map(|s| (s.texts[t] != 0).then(|| strings.names[s.texts[t] as usize].as_str())),
+                ))
+            } else {
+                anyhow::bail!("the scan keeps no values of column {name} for the row checks")
+            };
+            Ok(cast(&col, f.data_type())?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), cols)?)
 }
 
 /// Count one ticket into the topics whose categories it carries (`mask`: the first 64 topics;
@@ -1926,6 +2092,7 @@ fn finish(
         repeated,
         rows_read: acc.rows,
         row_groups: (acc.row_groups, acc.paged_groups),
+        column_chunks: acc.column_chunks,
     })
 }
 

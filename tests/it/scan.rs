@@ -174,9 +174,11 @@ fn write(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usiz
     write_as(dir, name, batch, row_group, 0);
 }
 
-/// How a file stores ticket_id: 0 the writer's defaults (a dictionary: Arrow reads it); PLAIN
-/// (the scan reads the pages) in 1 version-1 pages of 5 rows, uncompressed, 2 version-2 pages,
-/// ZSTD; 3 version-2 pages of the writer's choice (DELTA_BYTE_ARRAY: Arrow reads it).
+/// How a file stores its columns. ticket_id: 0 the writer's defaults (a dictionary: Arrow reads
+/// it); PLAIN (the scan reads the pages) in 1 version-1 pages of 5 rows, uncompressed, 2
+/// version-2 pages, ZSTD; 3 version-2 pages of the writer's choice (DELTA_BYTE_ARRAY: Arrow
+/// reads it). The other columns: dictionaries, but in 1 a dictionary of at most 64 bytes, so
+/// that a column chunk goes on in PLAIN pages once it is full, and in 2 PLAIN pages only.
 fn write_as(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usize, layout: u8) {
     use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
     use datafusion::parquet::file::properties::WriterVersion;
@@ -185,10 +187,15 @@ fn write_as(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: u
     let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group));
     let props = match layout {
         0 => props,
-        1 => props.set_column_dictionary_enabled(id, false).set_data_page_row_count_limit(5).set_write_batch_size(5),
+        1 => props
+            .set_column_dictionary_enabled(id, false)
+            .set_data_page_row_count_limit(5)
+            .set_write_batch_size(5)
+            .set_dictionary_page_size_limit(64),
         2 => props
             .set_writer_version(WriterVersion::PARQUET_2_0)
-            .set_column_dictionary_enabled(id.clone(), false)
+            .set_dictionary_enabled(false)
+            .set_encoding(Encoding::PLAIN)
             .set_column_encoding(id, Encoding::PLAIN)
             .set_compression(Compression::ZSTD(ZstdLevel::default())),
         _ => props.set_writer_version(WriterVersion::PARQUET_2_0).set_column_dictionary_enabled(id, false),
@@ -402,6 +409,57 @@ fn plain_ids_come_from_the_pages() {
         });
         assert_eq!(out.row_groups, (16, paged), "layout {layout}");
     }
+}
+
+/// The scan reads the time, text and boolean columns from their pages when they are stored as
+/// it reads them (dictionaries, PLAIN pages, version 1 and 2), the others with Arrow: the
+/// proptest above compares both with the SQL engine, this that each is taken.
+#[test]
+fn columns_come_from_the_pages_or_from_arrow() {
+    let settings = settings();
+    let period = Period::year(2025);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // 1000 rows in row groups of 64: 16 per file, each with 5 time, 11 text and 1 boolean
+    // column; recoded with nanoseconds, the 5 time columns are Arrow's
+    let rows = random_rows(5, 1000, false);
+    for (encoding, layout, paged) in
+        [(0, 0, 16 * 17), (0, 1, 16 * 17), (0, 2, 16 * 17), (0, 3, 16 * 17), (1, 0, 16 * 12)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        write_as(dir.path(), "a.parquet", &recode(&rows, encoding), 64, layout);
+        let out = rt.block_on(async {
+            let (_, archive) = session(dir.path(), &settings).await;
+            hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap()
+        });
+        assert_eq!(out.column_chunks, (16 * 17, paged), "encoding {encoding}, layout {layout}");
+    }
+}
+
+/// Columns that cannot be null (no definition levels in their pages): the scan equals the SQL
+/// engine on them too, from dictionaries (v1) and PLAIN pages (v2).
+#[test]
+fn required_columns() {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let rows = random_rows(11, 3000, false);
+    let required = ["received_at", "request_type", "category_l1", "category_l2", "category_l3", "resolved"];
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, c) in rows.schema().fields().iter().zip(rows.columns()) {
+        if required.contains(&f.name().as_str()) {
+            // the nulls replaced by the first valid value
+            let first = (0..c.len()).find(|&i| c.is_valid(i)).unwrap();
+            let idx: Vec<u32> = (0..c.len()).map(|i| if c.is_valid(i) { i as u32 } else { first as u32 }).collect();
+            let c =
+                datafusion::arrow::compute::take(c, &datafusion::arrow::array::UInt32Array::from(idx), None).unwrap();
+            fields.push(Field::new(f.name(), f.data_type().clone(), false));
+            columns.push(c);
+        } else {
+            fields.push(f.as_ref().clone());
+            columns.push(c.clone());
+        }
+    }
+    let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    compare_rows(rows, 500, (0, 0), (1, 2)).unwrap();
 }
 
 /// Every built-in check finds something in a big random archive, so the comparison above is
