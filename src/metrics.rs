@@ -283,6 +283,20 @@ pub async fn compute(
     };
     register(ctx, "unit_month", facts.unit_month)?;
     register(ctx, "city_month", facts.city_month)?;
+    register(ctx, "category_facts", facts.category_facts)?;
+    let with_topics = !settings.topics.is_empty();
+    if with_topics {
+        register(ctx, "topic_facts", facts.topic_facts)?;
+    }
+    // queries that read only the tables registered so far run beside the chain below (unit
+    // groups → unit_scores → monthly_bottom → watch_list), the others after it: none reads
+    // another's result
+    let spawn = |name: &'static str| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { queries::run(&ctx, name, &[]).await })
+    };
+    let categories_sql = spawn("unit_categories");
+    let topic_sql = with_topics.then(|| spawn("topic_effect"));
     let units =
         ctx.sql("SELECT DISTINCT unit_type, unit, parent FROM unit_month ORDER BY 1, 2, 3").await?.collect().await?;
     let mut known_units = Vec::new();
@@ -308,6 +322,7 @@ pub async fn compute(
     register(ctx, "periods", vec![periods_batch(&periods, false)?])?;
     // the same with one row per month of each period, which unit_scores.sql joins on equality
     register(ctx, "period_months", vec![periods_batch(&periods, true)?])?;
+    let summary = spawn("city_summary");
     let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
     register(ctx, "period_scores", period_scores)?;
 
@@ -352,19 +367,7 @@ pub async fn compute(
     let watch = queries::run(ctx, "watch_list", &watch_params).await?;
     register(ctx, "watch", watch)?;
 
-    register(ctx, "category_facts", facts.category_facts)?;
-    let with_topics = !settings.topics.is_empty();
-    if with_topics {
-        register(ctx, "topic_facts", facts.topic_facts)?;
-    }
-    // the rest read the tables registered above, not each other's results: side by side
-    let spawn = |name: &'static str| {
-        let ctx = ctx.clone();
-        tokio::spawn(async move { queries::run(&ctx, name, &[]).await })
-    };
-    let [report, summary, months, peer_rates_sql, categories_sql] =
-        ["unit_report", "city_summary", "unit_months", "peer_rates", "unit_categories"].map(spawn);
-    let topic_sql = with_topics.then(|| spawn("topic_effect"));
+    let [report, months, peer_rates_sql] = ["unit_report", "unit_months", "peer_rates"].map(spawn);
     let scores = unit_scores(&report.await??)?;
     let mut city_periods = city_summaries(&summary.await??)?;
     let mut take = |bucket: &str| -> Result<CitySummary> {

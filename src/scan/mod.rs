@@ -45,7 +45,9 @@ use ids::IdPages;
 
 /// Rows of possibly failing tickets kept for the checks; beyond this the checks run in SQL.
 pub const SUSPECT_CAP: usize = 1_000_000;
-const BATCH_ROWS: usize = 65_536;
+/// Rows of a batch: its per-row arrays, written by pass 1 and read by pass 2, stay in the cache
+/// between the two (65,536 rows took pass 2 0.46 s against 0.40 s on 20M tickets).
+const BATCH_ROWS: usize = 16_384;
 /// Rows of a batch whose columns the per-row loop reads at a time (see [`rows`]).
 const BLOCK: usize = 2048;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
