@@ -272,7 +272,8 @@ pub async fn compute(
         Some(s) => Facts {
             unit_month: vec![s.unit_month.clone()],
             city_month: vec![s.city_month.clone()],
-            durations: vec![s.durations.clone()],
+            // waited for below, where they are needed
+            durations: Vec::new(),
             category_facts: vec![s.category_facts.clone()],
             city_mix: vec![s.city_mix.clone()],
             quality: s.data_quality.clone(),
@@ -329,7 +330,11 @@ pub async fn compute(
     // time percentiles: the city's row apart, the units' rows as the table durations
     let mut durations = Vec::new();
     let mut city_durations = Durations::default();
-    for b in &facts.durations {
+    let scan_durations = match scanned {
+        Some(s) => vec![s.durations.get()?],
+        None => Vec::new(),
+    };
+    for b in facts.durations.iter().chain(&scan_durations) {
         let types = strings(b, "unit_type")?;
         let (rm, rp, cm, cp) = (
             floats(b, "respond_hours_median")?,

@@ -145,7 +145,9 @@ impl Spec {
 pub struct Output {
     pub unit_month: RecordBatch,
     pub city_month: RecordBatch,
-    pub durations: RecordBatch,
+    /// unit_durations.sql's rows, computed in the background from the end of the scan on (the
+    /// checks and the first metric queries do not need them): [`Pending::get`] waits for them.
+    pub durations: Pending,
     pub category_facts: RecordBatch,
     pub city_mix: RecordBatch,
     pub data_quality: Vec<(String, i64)>,
@@ -182,6 +184,42 @@ pub const ROW_CHECKS: [(&str, &[&str]); 5] = [
     ("unknown_values", &["ticket_id", "channel", "request_type", "urgency", "satisfaction", "excluded_reason"]),
     ("unknown_districts", &["ticket_id", "district"]),
 ];
+
+/// A result still being computed on a thread of its own.
+pub struct Pending(Mutex<PendingState>);
+
+enum PendingState {
+    Running(std::thread::JoinHandle<Result<RecordBatch>>),
+    Done(RecordBatch),
+    Failed(String),
+}
+
+impl Pending {
+    fn spawn(f: impl FnOnce() -> Result<RecordBatch> + Send + 'static) -> Pending {
+        Pending(Mutex::new(PendingState::Running(std::thread::spawn(f))))
+    }
+
+    /// The result, once computed (each call after the first returns it at once).
+    pub fn get(&self) -> Result<RecordBatch> {
+        let mut state = self.0.lock().map_err(|_| anyhow::anyhow!("a thread failed while it held the durations"))?;
+        if let PendingState::Running(_) = &*state {
+            let PendingState::Running(handle) = std::mem::replace(&mut *state, PendingState::Failed(String::new()))
+            else {
+                unreachable!("running")
+            };
+            *state = match handle.join() {
+                Ok(Ok(batch)) => PendingState::Done(batch),
+                Ok(Err(e)) => PendingState::Failed(format!("{e:#}")),
+                Err(_) => PendingState::Failed("the thread computing the time percentiles panicked".to_string()),
+            };
+        }
+        match &*state {
+            PendingState::Done(batch) => Ok(batch.clone()),
+            PendingState::Failed(e) => Err(anyhow::anyhow!("computing the time percentiles: {e}")),
+            PendingState::Running(_) => unreachable!("joined"),
+        }
+    }
+}
 
 impl Output {
     /// Every row the built-in row check `check` needs to give its result on the whole window:
@@ -1913,6 +1951,7 @@ impl FactRows {
 }
 
 /// The names behind the scan's ids.
+#[derive(Clone)]
 struct Names {
     strings: Vec<String>,
     units: Vec<UnitKey>,
@@ -1979,31 +2018,25 @@ fn finish(
     }
     let city_month = city_month.batch(Vec::new(), Vec::new())?;
 
-    let tf = std::time::Instant::now();
-    // the hash chunks move into the sort, which frees each once copied
-    let hashes = std::mem::take(&mut acc.hashes);
-    let (durations, repeated) = rayon::join(
-        || {
+    // the percentiles on a thread of their own, from the durations moved out of the scan
+    let durations = {
+        let acc = Acc { durations: std::mem::take(&mut acc.durations), ..Acc::default() };
+        let (names, targets) = (names.clone(), targets.clone());
+        Pending::spawn(move || {
             let t = std::time::Instant::now();
             let d = durations(&acc, &names, &targets);
             if std::env::var_os("HOTLINE_PROFILE").is_some() {
-                eprintln!("profile: scan results: durations {:.2} s", t.elapsed().as_secs_f64());
+                eprintln!("profile: scan results: durations {:.2} s (in the background)", t.elapsed().as_secs_f64());
             }
             d
-        },
-        || {
-            let t = std::time::Instant::now();
-            let r = searched_hashes(hashes, |at| rehash(files, spec, hasher, at)).map(repeated_hashes);
-            if std::env::var_os("HOTLINE_PROFILE").is_some() {
-                eprintln!("profile: scan results: repeated ids {:.2} s", t.elapsed().as_secs_f64());
-            }
-            r
-        },
-    );
-    let durations = durations?;
-    let repeated = repeated?;
+        })
+    };
+    let t = std::time::Instant::now();
+    // the hash chunks move into the sort, which frees each once copied
+    let hashes = std::mem::take(&mut acc.hashes);
+    let repeated = searched_hashes(hashes, |at| rehash(files, spec, hasher, at)).map(repeated_hashes)?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
-        eprintln!("profile: scan results: durations and ticket_id hashes {:.2} s", tf.elapsed().as_secs_f64());
+        eprintln!("profile: scan results: repeated ids {:.2} s", t.elapsed().as_secs_f64());
     }
     let category_facts = category_facts(&acc, &totals, &names)?;
     let city_mix = city_mix(&acc, &totals, &names, spec)?;
