@@ -573,14 +573,35 @@ fn unpack_groups(buf: &[u8], bit: usize, width: usize, out: &mut [u32]) {
     macro_rules! widths {
         ($($w:literal)*) => {
             match width {
+                // definition levels and booleans: each byte's 8 values from a table
+                1 => {
+                    for (o, &b) in head.chunks_exact_mut(8).zip(&buf[at..]) {
+                        o.copy_from_slice(&BITS[b as usize]);
+                    }
+                }
                 $($w => groups_of::<$w>(&buf[at..], head),)*
                 _ => {}
             }
         };
     }
-    widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    widths!(2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
     unpack(buf, bit + groups * 8 * width, width, tail);
 }
+
+/// The 8 bits of each byte, lowest first.
+static BITS: [[u32; 8]; 256] = {
+    let mut t = [[0; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut k = 0;
+        while k < 8 {
+            t[b][k] = (b >> k & 1) as u32;
+            k += 1;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Groups of 8 values of W bits, each group W bytes, from `src` on (16 bytes readable from
 /// each group's start).
