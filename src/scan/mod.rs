@@ -2001,6 +2001,21 @@ fn finish(
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     let targets = place_targets(shared);
+    // the percentiles on a thread of their own, from the durations moved out of the scan, first
+    // (they take longest of the results; their units exist by now)
+    let durations = {
+        let acc = Acc { durations: std::mem::take(&mut acc.durations), ..Acc::default() };
+        let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: Vec::new() };
+        let targets = targets.clone();
+        Pending::spawn(move || {
+            let t = std::time::Instant::now();
+            let d = durations(&acc, &names, &targets);
+            if std::env::var_os("HOTLINE_PROFILE").is_some() {
+                eprintln!("profile: scan results: durations {:.2} s (in the background)", t.elapsed().as_secs_f64());
+            }
+            d
+        })
+    };
     let totals = totals(shared, &acc, n_months);
     add_places(shared, &mut acc, n_months, &targets);
     let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: shared.cats.all() };
@@ -2032,19 +2047,6 @@ fn finish(
     }
     let city_month = city_month.batch(Vec::new(), Vec::new())?;
 
-    // the percentiles on a thread of their own, from the durations moved out of the scan
-    let durations = {
-        let acc = Acc { durations: std::mem::take(&mut acc.durations), ..Acc::default() };
-        let (names, targets) = (names.clone(), targets.clone());
-        Pending::spawn(move || {
-            let t = std::time::Instant::now();
-            let d = durations(&acc, &names, &targets);
-            if std::env::var_os("HOTLINE_PROFILE").is_some() {
-                eprintln!("profile: scan results: durations {:.2} s (in the background)", t.elapsed().as_secs_f64());
-            }
-            d
-        })
-    };
     let t = std::time::Instant::now();
     // the hash chunks move into the sort, which frees each once copied
     let hashes = std::mem::take(&mut acc.hashes);

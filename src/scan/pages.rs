@@ -117,8 +117,10 @@ impl Chunk {
         let (start, len) = (u64::try_from(start).ok()?, usize::try_from(column.compressed_size()).ok()?);
         let mut f = std::fs::File::open(&file.path).ok()?;
         f.seek(std::io::SeekFrom::Start(start)).ok()?;
-        let mut data = vec![0; len];
-        f.read_exact(&mut data).ok()?;
+        let mut data = Vec::with_capacity(len);
+        if f.take(len as u64).read_to_end(&mut data).ok()? != len {
+            return None;
+        }
         let chunk = Chunk { start, data: data.into() };
         SerializedPageReader::new(Arc::new(chunk), column, usize::try_from(rg.num_rows()).ok()?, None).ok()
     }
