@@ -1676,17 +1676,22 @@ fn rows(
     // spare cell past the table's end, dropped after the loop: a choice without a branch, where a
     // branch would be mispredicted on every other ticket
     let facts: &[[C; F]; 74] = &FACTS;
-    for (table, units) in [&mut acc.places, &mut acc.units].into_iter().zip(&unit) {
-        let spare = table.len();
-        table.push([0; F]);
-        for i in 0..n {
-            let u = units[i];
-            let skip = (u == NONE) | (month[i] == SKIP);
-            let at = std::hint::select_unpredictable(skip, spare, u as usize * n_months + month[i] as usize);
-            add(&mut table[at], &facts[fact[i] as usize]);
-        }
-        table.pop();
+    // both tables in one loop: two independent streams of adds for the memory to overlap
+    let (places, units) = (&mut acc.places, &mut acc.units);
+    let spare = [places.len(), units.len()];
+    places.push([0; F]);
+    units.push([0; F]);
+    let [place_of, unit_of] = &unit;
+    for i in 0..n {
+        let (m, f) = (month[i], &facts[fact[i] as usize]);
+        let at = |u: u32, spare: usize| {
+            std::hint::select_unpredictable((u == NONE) | (m == SKIP), spare, u as usize * n_months + m as usize)
+        };
+        add(&mut places[at(place_of[i], spare[0])], f);
+        add(&mut units[at(unit_of[i], spare[1])], f);
     }
+    places.pop();
+    units.pop();
     // the place × category and department × category counts go into 16-bit tables first (half
     // the cache lines of the 32-bit ones); a row is added into its 32-bit row when it has
     // counted CAT16_ROWS tickets, and at the row group's end
@@ -1703,21 +1708,28 @@ fn rows(
         }
     }
     acc.cat16_cats = n_cats;
-    for (t, (table, units)) in [&mut acc.cat_place, &mut acc.cat_unit].into_iter().zip(&unit).enumerate() {
-        let (cells, count, stride) = (&mut acc.cat16[t], &mut acc.cat16_count[t], acc.cat16_shape[t].1);
-        for i in 0..n {
-            let p = catp[i] & 7;
+    // both tables in one loop, as above
+    let [cells0, cells1] = &mut acc.cat16;
+    let [count0, count1] = &mut acc.cat16_count;
+    let [stride0, stride1] = [acc.cat16_shape[0].1, acc.cat16_shape[1].1];
+    let mut tables = [(&mut acc.cat_place, cells0, count0, stride0), (&mut acc.cat_unit, cells1, count1, stride1)];
+    for i in 0..n {
+        let p = catp[i] & 7;
+        if p == 0 {
+            continue;
+        }
+        for ((table, cells, count, stride), units) in tables.iter_mut().zip(&unit) {
             let u = units[i];
-            if p == 0 || u == NONE {
+            if u == NONE {
                 continue;
             }
             let u = u as usize;
             if count[u] == CAT16_ROWS {
-                flush_cat_row(slot(table, u), &mut cells[u * stride..][..n_cats]);
+                flush_cat_row(slot(table, u), &mut cells[u * *stride..][..n_cats]);
                 count[u] = 0;
             }
             count[u] += 1;
-            for (a, b) in cells[u * stride + cat[i] as usize].iter_mut().zip(&CATS16[p as usize]) {
+            for (a, b) in cells[u * *stride + cat[i] as usize].iter_mut().zip(&CATS16[p as usize]) {
                 *a += b;
             }
         }
