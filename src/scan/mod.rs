@@ -1396,38 +1396,14 @@ fn rows(
     let n = batch.num_rows();
     acc.rows += n as u64;
     // each column from its pages, or from the batch
-    let owned_times = pages::TIMES
-        .iter()
-        .zip(&paged.times)
-        .map(|(c, p)| if p.is_some() { Ok(None) } else { Time::new(batch, c).map(Some) })
-        .collect::<Result<Vec<_>>>()?;
-    let mut times: Vec<Column<TimeRef>> = owned_times
-        .iter()
-        .zip(paged.times.iter_mut())
-        .map(|(o, p)| match (o, p) {
-            (_, Some(p)) => Column::Pages(p),
-            (o, None) => Column::Arrow(TimeRef::of(o.as_ref().expect("read"))),
-        })
-        .collect();
-    let owned_text = pages::TEXTS
-        .iter()
-        .zip(&paged.texts)
-        .map(|(c, p)| if p.is_some() { Ok(None) } else { Text::new(shared, acc, batch, c).map(Some) })
-        .collect::<Result<Vec<_>>>()?;
-    let mut texts: Vec<Column<TextRef>> = owned_text
-        .iter()
-        .zip(paged.texts.iter_mut())
-        .map(|(o, p)| match (o, p) {
-            (_, Some(p)) => Column::Pages(p),
-            (o, None) => Column::Arrow(TextRef::of(o.as_ref().expect("read"))),
-        })
-        .collect();
+    let owned_times = from_batch(&pages::TIMES, &paged.times, |c| Time::new(batch, c))?;
+    let mut times = sources(&owned_times, &mut paged.times, TimeRef::of);
+    let owned_text = from_batch(&pages::TEXTS, &paged.texts, |c| Text::new(shared, acc, batch, c))?;
+    let mut texts = sources(&owned_text, &mut paged.texts, TextRef::of);
     // 0 null, 1 false, 2 true
-    let owned_flag = if paged.flag.is_some() { None } else { Some(Flag::new(batch, "resolved")?) };
-    let mut resolved = match (&owned_flag, paged.flag.as_mut()) {
-        (_, Some(p)) => Column::Pages(p),
-        (o, None) => Column::Arrow(o.as_ref().expect("read")),
-    };
+    let owned_flag = from_batch(&[pages::FLAG], std::slice::from_ref(&paged.flag), |c| Flag::new(batch, c))?;
+    let [mut resolved]: [Column<&Flag>; 1] =
+        sources(&owned_flag, std::slice::from_mut(&mut paged.flag), |f| f).try_into().ok().expect("one column");
     // the values of the rows some row check may fail
     let mut suspects: Vec<Suspect> = Vec::new();
     // what each text value means (read after the ids above, so every id of the batch is in it)
@@ -1484,7 +1460,7 @@ fn rows(
         let m = BLOCK.min(n - base);
         let mut time_slices: [&[i64]; 5] = [&[]; 5];
         for ((t, out), slice) in times.iter_mut().zip(time_block.chunks_mut(BLOCK)).zip(&mut time_slices) {
-            *slice = t.block(base, m, out)?;
+            *slice = t.time_block(base, m, out)?;
         }
         let [received, dispatched, responded, closed, due_times] = time_slices;
         let mut text_slices: [&[u32]; 11] = [&[]; 11];
@@ -1794,6 +1770,31 @@ fn rows(
     Ok(())
 }
 
+/// Each of the columns `names` read from the batch by `read`, unless it is read from its pages.
+fn from_batch<T>(
+    names: &[&str],
+    paged: &[Option<pages::Column>],
+    mut read: impl FnMut(&str) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
+    names.iter().zip(paged).map(|(c, p)| if p.is_some() { Ok(None) } else { read(c).map(Some) }).collect()
+}
+
+/// Each column's source: its pages, else what [`from_batch`] read of it (seen through `of`).
+fn sources<'a, T, A>(
+    owned: &'a [Option<T>],
+    paged: &'a mut [Option<pages::Column>],
+    of: impl Fn(&'a T) -> A,
+) -> Vec<Column<'a, A>> {
+    owned
+        .iter()
+        .zip(paged.iter_mut())
+        .map(|(o, p)| match (o, p) {
+            (_, Some(p)) => Column::Pages(p),
+            (o, None) => Column::Arrow(of(o.as_ref().expect("read from the batch"))),
+        })
+        .collect()
+}
+
 /// A column of the batch, read from Arrow's arrays or straight from its pages.
 enum Column<'a, A> {
     Arrow(A),
@@ -1801,7 +1802,8 @@ enum Column<'a, A> {
 }
 
 impl<'a> Column<'a, TimeRef<'a>> {
-    fn block<'b>(&'b mut self, base: usize, m: usize, out: &'b mut [i64]) -> Result<&'b [i64]> {
+    /// As [`Column::block`]: Arrow's values in place when none is null.
+    fn time_block<'b>(&'b mut self, base: usize, m: usize, out: &'b mut [i64]) -> Result<&'b [i64]> {
         match self {
             Column::Arrow(t) => Ok(t.block(base, m, out)),
             Column::Pages(p) => {
@@ -1812,24 +1814,40 @@ impl<'a> Column<'a, TimeRef<'a>> {
     }
 }
 
-impl<'a> Column<'a, TextRef<'a>> {
-    fn block<'b>(&mut self, base: usize, m: usize, out: &'b mut [u32]) -> Result<&'b [u32]> {
-        match self {
-            Column::Arrow(t) => Ok(t.block(base, m, out)),
-            Column::Pages(p) => {
-                p.texts(&mut out[..m])?;
-                Ok(&out[..m])
-            }
-        }
+/// A column read a block at a time into values of type T: a text column's string ids, a
+/// boolean's 0/1/2.
+trait Blocks<T> {
+    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [T]) -> &'b [T];
+    fn from_pages(pages: &mut pages::Column, out: &mut [T]) -> Result<()>;
+}
+
+impl Blocks<u32> for TextRef<'_> {
+    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [u32]) -> &'b [u32] {
+        self.block(base, m, out)
+    }
+    fn from_pages(pages: &mut pages::Column, out: &mut [u32]) -> Result<()> {
+        pages.texts(out)
     }
 }
 
-impl<'a> Column<'a, &'a Flag> {
-    fn block<'b>(&mut self, base: usize, m: usize, out: &'b mut [u8]) -> Result<&'b [u8]> {
+impl Blocks<u8> for &Flag {
+    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [u8]) -> &'b [u8] {
+        self.block(base, m, out)
+    }
+    fn from_pages(pages: &mut pages::Column, out: &mut [u8]) -> Result<()> {
+        pages.flags(out)
+    }
+}
+
+impl<A> Column<'_, A> {
+    fn block<'b, T>(&mut self, base: usize, m: usize, out: &'b mut [T]) -> Result<&'b [T]>
+    where
+        A: Blocks<T>,
+    {
         match self {
-            Column::Arrow(f) => Ok(f.block(base, m, out)),
+            Column::Arrow(a) => Ok(a.read_block(base, m, out)),
             Column::Pages(p) => {
-                p.flags(&mut out[..m])?;
+                A::from_pages(p, &mut out[..m])?;
                 Ok(&out[..m])
             }
         }
