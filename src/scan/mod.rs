@@ -71,6 +71,9 @@ pub struct Spec {
     /// At most this many rows that could fail a built-in check are kept (default
     /// [`SUSPECT_CAP`]); beyond it the row checks read the whole window.
     pub suspect_cap: usize,
+    /// The most decompressed bytes of a row group whose columns are decoded straight from
+    /// their pages ([`pages::GROUP_BUDGET`]; 0: every column through Arrow, as tests do).
+    pub page_budget: i64,
 }
 
 struct TopicSpec {
@@ -124,6 +127,7 @@ impl Spec {
                 .map(|r| r.district.clone())
                 .collect(),
             suspect_cap: SUSPECT_CAP,
+            page_budget: pages::GROUP_BUDGET,
         }
     }
 
@@ -712,9 +716,10 @@ struct Paged {
 }
 
 impl Paged {
-    fn read(file: &FileMeta, group: usize, strings: &Strings) -> Paged {
+    fn read(file: &FileMeta, group: usize, strings: &Strings, fits: bool) -> Paged {
         let (times, texts, flag) = &file.leaves;
-        let column = |leaf: &Option<pages::Leaf>| leaf.and_then(|l| pages::read(file, group, l, strings));
+        let column =
+            |leaf: &Option<pages::Leaf>| leaf.filter(|_| fits).and_then(|l| pages::read(file, group, l, strings));
         Paged { times: times.each_ref().map(column), texts: texts.each_ref().map(column), flag: column(flag) }
     }
 
@@ -858,12 +863,14 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 let mut clock = std::time::Instant::now();
                 // the ticket_ids from their pages when they can be, else with the other columns
                 let mut id_pages = std::mem::take(&mut acc.id_pages);
-                let paged = id_pages.read(file, t.row_group);
+                // (the page readers hold a row group's pages at once: a huge one streams through Arrow)
+                let fits = pages::fits(file, t.row_group, spec.page_budget);
+                let paged = fits && id_pages.read(file, t.row_group);
                 lap(3, &mut clock);
                 acc.row_groups += 1;
                 acc.paged_groups += usize::from(paged);
                 // the other columns from their pages where they can be, the rest with Arrow
-                let mut columns = Paged::read(file, t.row_group, &shared.strings);
+                let mut columns = Paged::read(file, t.row_group, &shared.strings, fits);
                 lap(5, &mut clock);
                 let present = |c: &str| file.meta.schema().index_of(c).is_ok();
                 let names = pages::TIMES.iter().chain(&pages::TEXTS).chain([&pages::FLAG]);

@@ -54,6 +54,20 @@ pub(super) struct Leaf {
     optional: bool,
 }
 
+/// The most decompressed bytes of one row group the page readers hold (its time, text, boolean
+/// and ticket_id column chunks, by the file's metadata): a larger row group streams through
+/// Arrow's reader, page by page, so that memory stays bounded whatever the writer chose.
+pub(super) const GROUP_BUDGET: i64 = 256 << 20;
+
+/// Whether row group `group` of `file` is small enough for the page readers: at most `budget`
+/// bytes ([`GROUP_BUDGET`] unless a test asks for less).
+pub(super) fn fits(file: &FileMeta, group: usize, budget: i64) -> bool {
+    let rg = file.meta.metadata().row_group(group);
+    let (times, texts, flag) = &file.leaves;
+    let leaves = times.iter().chain(texts).chain([flag]).flatten().map(|l| l.leaf).chain(file.id_leaf);
+    leaves.map(|k| rg.column(k).uncompressed_size().max(0)).sum::<i64>() <= budget
+}
+
 /// Column `name`'s leaf when its type is one this module reads as `kind` (the encodings of its
 /// pages are checked when they are read).
 pub(super) fn leaf(
