@@ -289,8 +289,8 @@ pub async fn compute(
     if with_topics {
         register(ctx, "topic_facts", facts.topic_facts)?;
     }
-    // queries that read only the tables registered so far run beside the chain below (unit
-    // groups → unit_scores → monthly_bottom → watch_list), the others after it: none reads
+    // each query runs as soon as the tables it reads are registered, beside the chain below (unit
+    // groups → unit_scores → monthly_bottom → watch_list → durations → unit_report): none reads
     // another's result
     let spawn = |name: &'static str| {
         let ctx = ctx.clone();
@@ -326,7 +326,20 @@ pub async fn compute(
     let summary = spawn("city_summary");
     let period_scores = queries::run(ctx, "unit_scores", &[]).await?;
     register(ctx, "period_scores", period_scores)?;
+    let [months, peer_rates_sql] = ["unit_months", "peer_rates"].map(spawn);
 
+    let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
+
+    let w = &settings.watch_list;
+    let bottom =
+        queries::run(ctx, "monthly_bottom", &[("bottom_n", ScalarValue::Int64(Some(w.bottom as i64)))]).await?;
+    register(ctx, "monthly_bottom", bottom.clone())?;
+    let mut watch_params = range(period).to_vec();
+    watch_params.push(("months", ScalarValue::Int64(Some(w.months as i64))));
+    let watch = queries::run(ctx, "watch_list", &watch_params).await?;
+    register(ctx, "watch", watch)?;
+
+    // (after the watch list, which does not read them: the scan's may still be computing)
     // time percentiles: the city's row apart, the units' rows as the table durations
     let mut durations = Vec::new();
     let mut city_durations = Durations::default();
@@ -361,18 +374,8 @@ pub async fn compute(
         )?);
     }
     register(ctx, "durations", durations)?;
-    let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
 
-    let w = &settings.watch_list;
-    let bottom =
-        queries::run(ctx, "monthly_bottom", &[("bottom_n", ScalarValue::Int64(Some(w.bottom as i64)))]).await?;
-    register(ctx, "monthly_bottom", bottom.clone())?;
-    let mut watch_params = range(period).to_vec();
-    watch_params.push(("months", ScalarValue::Int64(Some(w.months as i64))));
-    let watch = queries::run(ctx, "watch_list", &watch_params).await?;
-    register(ctx, "watch", watch)?;
-
-    let [report, months, peer_rates_sql] = ["unit_report", "unit_months", "peer_rates"].map(spawn);
+    let report = spawn("unit_report");
     let scores = unit_scores(&report.await??)?;
     let mut city_periods = city_summaries(&summary.await??)?;
     let mut take = |bucket: &str| -> Result<CitySummary> {
