@@ -127,37 +127,21 @@ impl IdPages {
         self.starts.reserve(rows);
         self.valid.reserve(rows);
         let mut ascii = true;
+        let mut levels = Vec::new();
         while let Some(page) = pages.get_next_page().ok()? {
             // the page's values, and its definition levels when the column may be null
-            let (offset, n, levels) = match &page {
-                Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
-                    if !optional {
-                        (0, *num_values as usize, None)
-                    } else {
-                        if *def_level_encoding != Encoding::RLE {
-                            return None;
-                        }
-                        let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?) as usize;
-                        (4 + len, *num_values as usize, Some(buf.get(4..4 + len)?))
-                    }
-                }
-                Page::DataPageV2 {
-                    buf,
-                    num_values,
-                    encoding: Encoding::PLAIN,
-                    def_levels_byte_len,
-                    rep_levels_byte_len: 0,
-                    ..
-                } => {
-                    let len = *def_levels_byte_len as usize;
-                    let levels = if optional { Some(buf.get(..len)?) } else { None };
-                    (len, *num_values as usize, levels)
-                }
-                _ => return None,
-            };
+            let super::pages::Layout { rows: n, levels: level_bytes, values: offset, encoding } =
+                super::pages::data_page(&page, optional)?;
+            if encoding != Encoding::PLAIN {
+                return None;
+            }
             let first = self.valid.len();
-            match levels {
-                Some(levels) => def_levels(levels, n, &mut self.valid)?,
+            match level_bytes {
+                Some((a, b)) => {
+                    levels.resize(n, 0);
+                    super::pages::Hybrid::new(a, b, 1).read(page.buffer(), &mut levels).ok()?;
+                    self.valid.extend(levels.iter().map(|&l| l == 1));
+                }
                 None => self.valid.resize(first + n, true),
             }
             // each value's start, its length checked against the page
@@ -194,79 +178,5 @@ pub(super) fn id_leaf(meta: &datafusion::parquet::arrow::arrow_reader::ArrowRead
     if *field.data_type() != DataType::Utf8View {
         return None;
     }
-    let columns = meta.metadata().file_metadata().schema_descr();
-    (0..columns.num_columns()).find(|&k| {
-        let c = columns.column(k);
-        c.path().parts().len() == 1 && c.name() == "ticket_id"
-    })
-}
-
-/// Decode `n` definition levels of bit width 1 (the RLE / bit-packed hybrid) into `valid`.
-fn def_levels(mut levels: &[u8], n: usize, valid: &mut Vec<bool>) -> Option<()> {
-    let mut left = n;
-    while left > 0 {
-        // the run's header, a ULEB128 number
-        let mut header = 0u64;
-        let mut shift = 0;
-        loop {
-            let (&b, rest) = levels.split_first()?;
-            levels = rest;
-            header |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
-        let count = usize::try_from(header >> 1).ok()?;
-        if header & 1 == 0 {
-            // a run of one value (one byte at bit width 1)
-            let (&v, rest) = levels.split_first()?;
-            levels = rest;
-            if v > 1 {
-                return None;
-            }
-            let take = count.min(left);
-            valid.resize(valid.len() + take, v == 1);
-            left -= take;
-        } else {
-            // `count` groups of 8 bit-packed values (one byte each at bit width 1)
-            let bytes = levels.get(..count)?;
-            levels = &levels[count..];
-            for &b in bytes {
-                for bit in 0..8 {
-                    if left == 0 {
-                        break;
-                    }
-                    valid.push(b >> bit & 1 == 1);
-                    left -= 1;
-                }
-            }
-        }
-    }
-    Some(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn def_levels_read_runs_and_packed_groups() {
-        let mut v = Vec::new();
-        // an RLE run of 3 ones (header 3 << 1 = 6, value 1), then one bit-packed group
-        // (header 1 << 1 | 1 = 3) 0b0000_0101: rows 1, 0, 1, 0, 0 of the 5 asked for
-        def_levels(&[6, 1, 3, 0b101], 8, &mut v).unwrap();
-        assert_eq!(v, [true, true, true, true, false, true, false, false]);
-        // a long run: header 300 << 1 = 600 = ULEB128 [0xd8, 0x04], value 0
-        v.clear();
-        def_levels(&[0xd8, 0x04, 0], 300, &mut v).unwrap();
-        assert_eq!(v.len(), 300);
-        assert!(v.iter().all(|b| !b));
-        // too few levels, or a level above 1
-        assert!(def_levels(&[6, 1], 4, &mut Vec::new()).is_none());
-        assert!(def_levels(&[6, 2], 3, &mut Vec::new()).is_none());
-    }
+    super::pages::top_leaf(meta, "ticket_id")
 }
