@@ -479,6 +479,22 @@ impl DurationChunk {
     }
 }
 
+/// How many rows ahead the loops that add into large tables ask for their cells.
+const AHEAD: usize = 40;
+
+/// Ask for the cache line at `p` ahead of its use: a hint, which reads nothing (`p` may point
+/// anywhere).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only moves a cache line; it cannot fault or change memory
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// A duration that is not known (no time, or before the dispatch): above every real one.
 const NO_TIME: u64 = u64::MAX;
 
@@ -542,7 +558,8 @@ struct Acc {
     cat_unit: Vec<Vec<[C; 4]>>,
     /// [place * stride + category] and [unit * stride + category]: `cat_place` and `cat_unit`
     /// as 16-bit counts, each row added into its 32-bit row before it could overflow; the shape
-    /// (rows, stride) of each in `cat16_shape`, room to grow in both
+    /// (rows, stride) of each in `cat16_shape`, room to grow in both; the last row a spare for
+    /// the rows of no unit
     cat16: [Vec<[u16; 4]>; 2],
     cat16_shape: [(usize, usize); 2],
     /// [t][row]: the tickets counted into the row since it was last added
@@ -600,9 +617,16 @@ impl Acc {
         let n_cats = self.cat16_cats;
         for (t, table) in [&mut self.cat_place, &mut self.cat_unit].into_iter().enumerate() {
             let stride = self.cat16_shape[t].1;
+            let spare = self.cat16_count[t].len().saturating_sub(1);
             for (u, count) in self.cat16_count[t].iter_mut().enumerate() {
                 if *count > 0 {
-                    flush_cat_row(slot(table, u), &mut self.cat16[t][u * stride..][..n_cats]);
+                    let row = &mut self.cat16[t][u * stride..][..n_cats];
+                    if u == spare {
+                        // the rows of no unit ([`rows`]): dropped
+                        row.fill([0; 4]);
+                    } else {
+                        flush_cat_row(slot(table, u), row);
+                    }
                     *count = 0;
                 }
             }
@@ -1595,6 +1619,7 @@ fn rows(
                 hourv[i] = r.div_euclid(MICROS_PER_HOUR).rem_euclid(24) as u8;
             }
 
+            let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
             if in_period {
                 q[0] += 1;
                 q[cx.excluded as usize % 6] += i64::from(cx.excluded > 0);
@@ -1609,22 +1634,30 @@ fn rows(
                 q[13] += i64::from(has_d & !has_cl);
                 q[14] += i64::from(qscored & (res == 0));
                 q[15] += i64::from(qscored & (satg == 0));
-                q[16] += i64::from(dispatched_early);
-                q[17] += i64::from(responded_before_dispatched);
-                q[18] += i64::from(closed_before_dispatched);
-                q[19] += i64::from(closed_before_responded);
-                q[20] += i64::from(unknown_channel);
-                q[21] += i64::from(unknown_type);
-                q[22] += i64::from(unknown_urgency);
-                q[23] += i64::from(unknown_sat);
-                q[24] += i64::from(unknown_excl);
                 q[25] += i64::from(qscored & (due != NULL_TIME));
+                // times out of order and unknown values: a few tickets in a hundred, counted
+                // apart from the others
+                let odd = dispatched_early
+                    | responded_before_dispatched
+                    | closed_before_dispatched
+                    | closed_before_responded
+                    | unknown_values;
+                if odd {
+                    q[16] += i64::from(dispatched_early);
+                    q[17] += i64::from(responded_before_dispatched);
+                    q[18] += i64::from(closed_before_dispatched);
+                    q[19] += i64::from(closed_before_responded);
+                    q[20] += i64::from(unknown_channel);
+                    q[21] += i64::from(unknown_type);
+                    q[22] += i64::from(unknown_urgency);
+                    q[23] += i64::from(unknown_sat);
+                    q[24] += i64::from(unknown_excl);
+                }
             }
 
             // the data checks' window is the scanned months; bit k: ROW_CHECKS[k] could fail
             let missing = id_null[j] | (rtg == 0) | (c1 == 0) | (dg == 0);
             let time_order = dispatched_early | responded_early | closed_early | closed_before_dispatched;
-            let unknown_values = unknown_channel | unknown_type | unknown_urgency | unknown_sat | unknown_excl;
             let unknown_district = check_districts & (dg != 0) && !codes[dg as usize].known_district;
             let bits = u8::from(missing)
                 | u8::from(time_order) << 1
@@ -1665,23 +1698,30 @@ fn rows(
     places.push([0; F]);
     units.push([0; F]);
     let [place_of, unit_of] = &unit;
+    let cell = |i: usize, u: u32, spare: usize| {
+        let m = month[i];
+        std::hint::select_unpredictable((u == NONE) | (m == SKIP), spare, u as usize * n_months + m as usize)
+    };
     for i in 0..n {
-        let (m, f) = (month[i], &facts[fact[i] as usize]);
-        let at = |u: u32, spare: usize| {
-            std::hint::select_unpredictable((u == NONE) | (m == SKIP), spare, u as usize * n_months + m as usize)
-        };
-        add(&mut places[at(place_of[i], spare[0])], f);
-        add(&mut units[at(unit_of[i], spare[1])], f);
+        let ahead = (i + AHEAD).min(n - 1);
+        prefetch(places.as_ptr().wrapping_add(cell(ahead, place_of[ahead], spare[0])));
+        prefetch(units.as_ptr().wrapping_add(cell(ahead, unit_of[ahead], spare[1])));
+        let f = &facts[fact[i] as usize];
+        add(&mut places[cell(i, place_of[i], spare[0])], f);
+        add(&mut units[cell(i, unit_of[i], spare[1])], f);
     }
     places.pop();
     units.pop();
     // the place × category and department × category counts go into 16-bit tables first (half
     // the cache lines of the 32-bit ones); a row is added into its 32-bit row when it has
-    // counted CAT16_ROWS tickets, and at the row group's end
+    // counted CAT16_ROWS tickets, and at the row group's end. The tables' last row is a spare
+    // that a row without a unit (the department of about half the tickets) or outside the
+    // period and the year earlier adds into, without a branch; it is never added to the 32-bit
+    // tables.
     let n_cats = shared.cats.len();
     for (t, rows) in [n_places, n_units].into_iter().enumerate() {
         let (cap, stride) = acc.cat16_shape[t];
-        if rows > cap || n_cats > stride {
+        if rows >= cap || n_cats > stride {
             acc.flush_cats();
             // a quarter more of each, so that new units and categories seldom move them
             let shape = (rows + rows / 4 + 8, n_cats + n_cats / 4 + 8);
@@ -1698,17 +1738,23 @@ fn rows(
     let mut tables = [(&mut acc.cat_place, cells0, count0, stride0), (&mut acc.cat_unit, cells1, count1, stride1)];
     for i in 0..n {
         let p = catp[i] & 7;
-        if p == 0 {
-            continue;
+        let ahead = (i + AHEAD).min(n - 1);
+        for ((_, cells, count, stride), units) in tables.iter().zip(&unit) {
+            let spare = count.len() - 1;
+            let pa = catp[ahead] & 7;
+            let u = std::hint::select_unpredictable((units[ahead] == NONE) | (pa == 0), spare, units[ahead] as usize);
+            prefetch(cells.as_ptr().wrapping_add(u * *stride + cat[ahead] as usize));
         }
         for ((table, cells, count, stride), units) in tables.iter_mut().zip(&unit) {
-            let u = units[i];
-            if u == NONE {
-                continue;
-            }
-            let u = u as usize;
+            let spare = count.len() - 1;
+            let u = std::hint::select_unpredictable((units[i] == NONE) | (p == 0), spare, units[i] as usize);
             if count[u] == CAT16_ROWS {
-                flush_cat_row(slot(table, u), &mut cells[u * *stride..][..n_cats]);
+                let row = &mut cells[u * *stride..][..n_cats];
+                if u == spare {
+                    row.fill([0; 4]);
+                } else {
+                    flush_cat_row(slot(table, u), row);
+                }
                 count[u] = 0;
             }
             count[u] += 1;
@@ -2041,12 +2087,12 @@ fn finish(
     // the percentiles on a thread of their own, from the durations moved out of the scan, first
     // (they take longest of the results; their units exist by now)
     let durations = {
-        let acc = Acc { durations: std::mem::take(&mut acc.durations), ..Acc::default() };
+        let chunks = std::mem::take(&mut acc.durations);
         let names = Names { strings: shared.strings.names(), units: shared.units.all(), cats: Vec::new() };
         let targets = targets.clone();
         Pending::spawn(move || {
             let t = std::time::Instant::now();
-            let d = durations(&acc, &names, &targets);
+            let d = durations(&chunks, &names, &targets);
             if std::env::var_os("HOTLINE_PROFILE").is_some() {
                 eprintln!("profile: scan results: durations {:.2} s (in the background)", t.elapsed().as_secs_f64());
             }
@@ -2469,8 +2515,7 @@ fn bucket(v: u64) -> usize {
     }
 }
 
-/// Where the order statistics of one group's known durations lie: the buckets (less the
-/// histogram's first) of the ranks p·(known − 1) rounded down and up for the median and the
+/// Where the order statistics of one group's known durations lie: the buckets of the ranks p·(known − 1) rounded down and up for the median and the
 /// P90, and how many known durations lie in the buckets below each.
 #[derive(Clone, Copy, Default)]
 struct Ranks {
@@ -2514,8 +2559,8 @@ impl Ranks {
     }
 
     /// (median, P90) in hours, as `quantile_exact` computes them, from `cand`: the group's
-    /// known durations in the buckets [`Ranks::wants`] (reordered here), `lo` the first bucket.
-    fn quantiles(&self, cand: &mut [u64], lo: usize) -> [Option<f64>; 2] {
+    /// known durations in the buckets [`Ranks::wants`] (reordered here).
+    fn quantiles(&self, cand: &mut [u64]) -> [Option<f64>; 2] {
         if self.known == 0 {
             return [None, None];
         }
@@ -2523,7 +2568,7 @@ impl Ranks {
         // below its bucket, then its rank within the bucket
         let mut under = [0usize; 4];
         for &v in cand.iter() {
-            let b = bucket(v) - lo;
+            let b = bucket(v);
             for (u, &k) in under.iter_mut().zip(&self.bucket) {
                 *u += usize::from(b < k);
             }
@@ -2564,129 +2609,223 @@ fn place_targets(shared: &Shared) -> Vec<(u32, u32)> {
 /// (median, P90) of the hours to respond, then of the hours to close, per unit.
 type UnitQuantiles = Vec<(usize, [Option<f64>; 4])>;
 
-/// The first bucket of the scan's known durations, and how many buckets reach its last.
-fn bucket_range(acc: &Acc) -> (usize, usize) {
-    let (min, max) = acc
-        .durations
-        .par_iter()
-        .map(|c| {
-            c.respond
-                .iter()
-                .chain(&c.close)
-                .fold((NO_TIME, 0), |(lo, hi), &v| if v == NO_TIME { (lo, hi) } else { (lo.min(v), hi.max(v)) })
-        })
-        .reduce(|| (NO_TIME, 0), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-    if min == NO_TIME { (0, 1) } else { (bucket(min), bucket(max) - bucket(min) + 1) }
+/// How many buckets [`bucket`] has.
+const BUCKETS: usize = 976;
+
+/// A duration's place in a histogram row: its bucket, or one past the last for unknown.
+#[inline(always)]
+fn hist_slot(v: u64) -> usize {
+    std::hint::select_unpredictable(v == NO_TIME, BUCKETS, bucket(v))
 }
 
-/// The exact (median, P90) of both durations of each report group, a report group being the
-/// scored tickets of a set of base groups (`members[g]`; `base(u)` is the base group, < n_base,
-/// of a ticket whose unit column `t` holds u, or NONE). Two reads of the durations: the first
-/// counts each base group's durations by bucket, whose sums per report group find the bucket of
-/// each order statistic; the second keeps only the durations in those buckets, among which the
-/// order statistics are selected. None for a report group without tickets.
-fn grouped_quantiles(
-    acc: &Acc,
-    t: usize,
-    (lo, width): (usize, usize),
-    n_base: usize,
-    base: impl Fn(u32) -> u32,
-    members: &[Vec<u32>],
-) -> Vec<Option<[Option<f64>; 4]>> {
-    // the scored tickets of a base group: (base group, [to respond, to close])
-    let tickets_of = || {
-        acc.durations.iter().flat_map(|c| c.units[t].iter().zip(&c.respond).zip(&c.close)).filter_map(
-            |((&u, &r), &cl)| {
-                let b = base(u);
-                (b != NONE).then_some((b as usize, [r, cl]))
-            },
-        )
-    };
-    // [base][duration][bucket]
-    let mut hist = vec![0u32; n_base * 2 * width];
-    let mut rows = vec![0usize; n_base];
-    for (b, durations) in tickets_of() {
-        rows[b] += 1;
-        for (m, v) in durations.into_iter().enumerate() {
-            if v != NO_TIME {
-                hist[(b * 2 + m) * width + bucket(v) - lo] += 1;
+/// Quantiles of one grouping: per report group, None without tickets, else the (median, P90)
+/// of the hours to respond, then to close.
+type GroupQuantiles = Vec<Option<[Option<f64>; 4]>>;
+
+/// A histogram row: the buckets and the unknown slot.
+const STRIDE: usize = BUCKETS + 1;
+/// 64-bit words of a row of wanted buckets.
+const WORDS: usize = STRIDE.div_ceil(64);
+
+/// The period's scored tickets' durations counted by bucket, for both groupings (by place, by
+/// department unit): [grouping][row × 2 + duration][bucket, then unknown], the row of a base
+/// group (a place id, a unit id) being the id + 1, and row 0 the tickets of none (NONE: no
+/// department). (Counting each batch in the scan, while its durations are in the cache, cost
+/// more: the histograms then compete for the cache with the scan's tables.)
+#[derive(Default)]
+struct DurationHist([Vec<u32>; 2]);
+
+impl DurationHist {
+    /// Count a chunk whose unit columns hold ids below `n` (or NONE).
+    fn add(&mut self, c: &DurationChunk, n: [usize; 2]) {
+        for (h, n) in self.0.iter_mut().zip(n) {
+            if h.len() < (n + 1) * 2 * STRIDE {
+                h.resize((n + 1) * 2 * STRIDE, 0);
+            }
+        }
+        let [ha, hb] = &mut self.0;
+        let [ua, ub] = &c.units;
+        for (((&u, &w), &r), &cl) in ua.iter().zip(ub).zip(&c.respond).zip(&c.close) {
+            let (kr, kc) = (hist_slot(r), hist_slot(cl));
+            for (h, u) in [(&mut *ha, u), (&mut *hb, w)] {
+                let row = hist_row(u) * STRIDE;
+                h[row + kr] += 1;
+                h[row + STRIDE + kc] += 1;
             }
         }
     }
-    // each report group's ranks (its histogram the sum of its members'), and its tickets
-    let mut sum = vec![0u32; width];
-    let mut ranks = Vec::with_capacity(members.len());
-    let mut tickets = Vec::with_capacity(members.len());
-    for g in members {
-        let mut r = [Ranks::default(); 2];
-        for (m, r) in r.iter_mut().enumerate() {
-            sum.fill(0);
-            for &b in g {
-                let h = &hist[(b as usize * 2 + m) * width..][..width];
-                for (s, &h) in sum.iter_mut().zip(h) {
-                    *s += h;
+}
+
+/// The first histogram row (of two: to respond, to close) of a ticket whose unit column holds
+/// `u`: 0 for NONE.
+#[inline(always)]
+fn hist_row(u: u32) -> usize {
+    u.wrapping_add(1) as usize * 2
+}
+
+/// One grouping of the durations by a unit column, as [`grouped_quantiles`] works through it.
+/// Its rows are [`DurationHist`]'s: base group + 1.
+struct Grouping<'a> {
+    /// the report groups' base groups
+    members: &'a [Vec<u32>],
+    /// [row × 2 + duration][bucket, unknown]
+    hist: Vec<u32>,
+    ranks: Vec<[Ranks; 2]>,
+    tickets: Vec<usize>,
+    /// the report groups of each row's base group
+    groups: Vec<Vec<u32>>,
+    /// [row × 2 + duration]: the buckets any of the base group's report groups wants, as bits
+    wanted: Vec<u64>,
+    /// each group's known durations in the buckets it wants
+    cand: Vec<[Vec<u64>; 2]>,
+    /// one chunk's durations in wanted buckets: (row × 2 + duration, µs)
+    found: Vec<(u32, u64)>,
+}
+
+impl Grouping<'_> {
+    /// `hist` the grouping's histogram, holding the rows of at least `n_base` base groups.
+    fn new((n_base, members): (usize, &[Vec<u32>]), mut hist: Vec<u32>) -> Grouping<'_> {
+        if hist.len() < (n_base + 1) * 2 * STRIDE {
+            hist.resize((n_base + 1) * 2 * STRIDE, 0);
+        }
+        Grouping {
+            members,
+            hist,
+            ranks: Vec::new(),
+            tickets: Vec::new(),
+            groups: Vec::new(),
+            wanted: Vec::new(),
+            cand: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Each report group's ranks (its histogram the sum of its members'), its tickets, and the
+    /// buckets each base group's durations are wanted in (never the unknown slot, nor row 0's).
+    fn rank(&mut self) {
+        let hist = &self.hist;
+        let rows = hist.len() / (2 * STRIDE);
+        let mut sum = vec![0u32; BUCKETS];
+        for g in self.members {
+            let mut r = [Ranks::default(); 2];
+            for (m, r) in r.iter_mut().enumerate() {
+                sum.fill(0);
+                for &b in g {
+                    let h = &hist[(hist_row(b) + m) * STRIDE..][..BUCKETS];
+                    for (s, &h) in sum.iter_mut().zip(h) {
+                        *s += h;
+                    }
                 }
+                *r = Ranks::of(&sum);
             }
-            *r = Ranks::of(&sum);
+            self.ranks.push(r);
+            // each ticket is counted once in its base's respond row, known or not
+            let of = |&b: &u32| hist[hist_row(b) * STRIDE..][..STRIDE].iter().map(|&h| h as usize).sum::<usize>();
+            self.tickets.push(g.iter().map(of).sum::<usize>());
         }
-        ranks.push(r);
-        tickets.push(g.iter().map(|&b| rows[b as usize]).sum::<usize>());
-    }
-    // the report groups of each base group, and the buckets any of them wants, as bits
-    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); n_base];
-    for (g, bases) in members.iter().enumerate() {
-        for &b in bases {
-            groups[b as usize].push(g as u32);
+        self.groups = vec![Vec::new(); rows];
+        for (g, bases) in self.members.iter().enumerate() {
+            for &b in bases {
+                self.groups[hist_row(b) / 2].push(g as u32);
+            }
         }
-    }
-    let words = width.div_ceil(64);
-    let mut wanted = vec![0u64; n_base * 2 * words];
-    for (b, gs) in groups.iter().enumerate() {
-        for &g in gs {
-            for m in 0..2 {
-                let r = &ranks[g as usize][m];
-                if r.known > 0 {
-                    for &k in &r.bucket {
-                        wanted[(b * 2 + m) * words + k / 64] |= 1 << (k % 64);
+        self.wanted = vec![0; rows * 2 * WORDS];
+        for (row, gs) in self.groups.iter().enumerate() {
+            for &g in gs {
+                for m in 0..2 {
+                    let r = &self.ranks[g as usize][m];
+                    if r.known > 0 {
+                        for &k in &r.bucket {
+                            self.wanted[(row * 2 + m) * WORDS + k / 64] |= 1 << (k % 64);
+                        }
                     }
                 }
             }
         }
+        self.cand = vec![[Vec::new(), Vec::new()]; self.members.len()];
     }
-    let mut cand: Vec<[Vec<u64>; 2]> = vec![[Vec::new(), Vec::new()]; members.len()];
-    for (b, durations) in tickets_of() {
-        for (m, v) in durations.into_iter().enumerate() {
-            if v == NO_TIME {
-                continue;
-            }
-            let k = bucket(v) - lo;
-            if wanted[(b * 2 + m) * words + k / 64] >> (k % 64) & 1 == 0 {
-                continue;
-            }
-            for &g in &groups[b] {
-                if ranks[g as usize][m].wants(k) {
-                    cand[g as usize][m].push(v);
+
+    /// Whether a duration in slot `k` of histogram row `row` is wanted.
+    #[inline(always)]
+    fn wants(&self, row: usize, k: usize) -> usize {
+        (self.wanted[row * WORDS + k / 64] >> (k % 64) & 1) as usize
+    }
+
+    /// Hand the first `f` durations found to the groups that want them.
+    fn hand_out(&mut self, f: usize) {
+        for &(row, v) in &self.found[..f] {
+            let (b, m, k) = (row as usize / 2, row as usize % 2, bucket(v));
+            for &g in &self.groups[b] {
+                if self.ranks[g as usize][m].wants(k) {
+                    self.cand[g as usize][m].push(v);
                 }
             }
         }
     }
-    cand.iter_mut()
-        .zip(&ranks)
-        .zip(&tickets)
-        .map(|(([cr, cc], [rr, rc]), &n)| {
-            (n > 0).then(|| {
-                let [r50, r90] = rr.quantiles(cr, lo);
-                let [c50, c90] = rc.quantiles(cc, lo);
-                [r50, r90, c50, c90]
+
+    fn quantiles(mut self) -> GroupQuantiles {
+        self.cand
+            .iter_mut()
+            .zip(&self.ranks)
+            .zip(&self.tickets)
+            .map(|(([cr, cc], [rr, rc]), &n)| {
+                (n > 0).then(|| {
+                    let [r50, r90] = rr.quantiles(cr);
+                    let [c50, c90] = rc.quantiles(cc);
+                    [r50, r90, c50, c90]
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
-/// The districts', streets' and the city's quantiles, the places being the base groups: a
-/// street is one place, a district its places, the city every place.
-fn place_quantiles(acc: &Acc, targets: &[(u32, u32)], range: (usize, usize)) -> [UnitQuantiles; 3] {
-    let mut units: Vec<(usize, u32)> = Vec::new(); // (report kind, unit)
+/// The exact (median, P90) of both durations of each report group of two groupings, one by
+/// each unit column (places, department units). A report group is the scored tickets of a set
+/// of base groups (`members[g]`, of the `n_base` of its grouping: the base group of a ticket is
+/// what the grouping's unit column holds; NONE and anything from `n_base` up is no group's).
+/// `hist` counts each base group's durations by bucket; its sums per report group
+/// find the bucket of each order statistic. One read of the durations then keeps only those in
+/// these buckets, among which the order statistics are selected. None for a report group
+/// without tickets.
+fn grouped_quantiles(
+    durations: &[DurationChunk],
+    hist: DurationHist,
+    sets: [(usize, &[Vec<u32>]); 2],
+) -> [GroupQuantiles; 2] {
+    let [ha, hb] = hist.0;
+    let (mut a, mut b) = (Grouping::new(sets[0], ha), Grouping::new(sets[1], hb));
+    a.rank();
+    b.rank();
+    // the durations in wanted buckets: each is written to `found`, which moves on only when it
+    // is wanted (no branch: a few in a hundred are), then handed to the groups that want them
+    for c in durations {
+        let n = c.respond.len();
+        for g in [&mut a, &mut b] {
+            g.found.resize(2 * n, (0, 0));
+        }
+        let (mut fa, mut fb) = (0, 0);
+        let [ua, ub] = &c.units;
+        for (((&u, &w), &r), &cl) in ua.iter().zip(ub).zip(&c.respond).zip(&c.close) {
+            let (kr, kc) = (hist_slot(r), hist_slot(cl));
+            for (g, u, f) in [(&mut a, u, &mut fa), (&mut b, w, &mut fb)] {
+                let row = hist_row(u);
+                g.found[*f] = (row as u32, r);
+                *f += g.wants(row, kr);
+                g.found[*f] = (row as u32 + 1, cl);
+                *f += g.wants(row + 1, kc);
+            }
+        }
+        a.hand_out(fa);
+        b.hand_out(fb);
+    }
+    [a.quantiles(), b.quantiles()]
+}
+
+/// The districts', streets' and the city's report groups, the places being the base groups: a
+/// street is one place, a district its places, the city every place. (report kind, unit) of
+/// each, and its places.
+fn place_groups(targets: &[(u32, u32)]) -> (Vec<(usize, u32)>, Vec<Vec<u32>>) {
+    let mut units: Vec<(usize, u32)> = Vec::new();
     let mut members: Vec<Vec<u32>> = Vec::new();
     let mut district_of: HashMap<u32, usize> = HashMap::default();
     for (p, &(du, su)) in targets.iter().enumerate() {
@@ -2705,47 +2844,33 @@ fn place_quantiles(acc: &Acc, targets: &[(u32, u32)], range: (usize, usize)) -> 
     }
     units.push((2, 0));
     members.push((0..targets.len() as u32).collect());
-    let q = grouped_quantiles(acc, 0, range, targets.len(), |p| p, &members);
-    let mut out: [UnitQuantiles; 3] = Default::default();
-    for ((kind, unit), q) in units.into_iter().zip(q) {
+    (units, members)
+}
+
+fn durations(chunks: &[DurationChunk], names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
+    // each department unit is its own base group (the other units have no tickets in the
+    // department column: no quantiles)
+    let (places, place_members) = place_groups(targets);
+    let n_units = names.units.len();
+    let unit_members: Vec<Vec<u32>> = (0..n_units as u32).map(|u| vec![u]).collect();
+    // one read of the durations counts them for both groupings
+    let mut hist = DurationHist::default();
+    for c in chunks {
+        hist.add(c, [targets.len(), n_units]);
+    }
+    let [by_place, by_unit] =
+        grouped_quantiles(chunks, hist, [(targets.len(), &place_members), (n_units, &unit_members)]);
+    // districts, streets, departments, the city; each in unit order
+    let mut results: [UnitQuantiles; 4] = Default::default();
+    for ((kind, unit), q) in places.into_iter().zip(by_place) {
         if let Some(q) = q {
-            out[kind].push((unit as usize, q));
+            results[[0, 1, 3][kind]].push((unit as usize, q));
         }
     }
-    for o in &mut out {
-        o.sort_by_key(|u| u.0);
+    results[2] = by_unit.into_iter().enumerate().filter_map(|(u, q)| q.map(|q| (u, q))).collect();
+    for r in &mut results {
+        r.sort_by_key(|u| u.0);
     }
-    out
-}
-
-/// The departments' quantiles, each department its own base group.
-fn department_quantiles(acc: &Acc, n_units: usize, range: (usize, usize)) -> UnitQuantiles {
-    // the department units the durations name, in unit order
-    let mut seen = vec![false; n_units];
-    for c in &acc.durations {
-        for &u in &c.units[1] {
-            if u != NONE {
-                seen[u as usize] = true;
-            }
-        }
-    }
-    let units: Vec<usize> = (0..n_units).filter(|&u| seen[u]).collect();
-    let mut index = vec![NONE; n_units];
-    for (k, &u) in units.iter().enumerate() {
-        index[u] = k as u32;
-    }
-    let members: Vec<Vec<u32>> = (0..units.len() as u32).map(|k| vec![k]).collect();
-    let q =
-        grouped_quantiles(acc, 1, range, units.len(), |u| if u == NONE { NONE } else { index[u as usize] }, &members);
-    units.into_iter().zip(q).filter_map(|(u, q)| q.map(|q| (u, q))).collect()
-}
-
-fn durations(acc: &Acc, names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
-    let units = &names.units;
-    let range = bucket_range(acc);
-    let ([districts, streets, city], departments) =
-        rayon::join(|| place_quantiles(acc, targets, range), || department_quantiles(acc, units.len(), range));
-    let results = [districts, streets, departments, city];
     let (mut ut, mut un, mut up) = (Vec::new(), Vec::new(), Vec::new());
     let mut q: [Vec<Option<f64>>; 4] = Default::default();
     for (t, rows) in results.iter().enumerate() {
@@ -3078,6 +3203,11 @@ mod tests {
         assert_eq!(found(&[&[None, None], &[Some("T1"), Some("T1")]]), (one("T1"), 0));
     }
 
+    /// A ticket's base group: one of 0..6 (a group's or not), 6 (none's), or NONE.
+    fn unit() -> impl proptest::strategy::Strategy<Value = u32> {
+        proptest::prop_oneof![0u32..7, proptest::strategy::Just(NONE)]
+    }
+
     /// Durations in µs as the scan keeps them: unknown, ties, seconds to decades, the largest.
     fn duration() -> impl proptest::strategy::Strategy<Value = u64> {
         proptest::prop_oneof![
@@ -3092,38 +3222,50 @@ mod tests {
 
     proptest::proptest! {
         /// The percentiles by histogram and candidates give quantile_exact's result for every
-        /// group, bit for bit: any mix of unknown durations, ties and magnitudes, groups that
-        /// share base groups, tickets of no group, groups without tickets.
+        /// group of both groupings, bit for bit: any mix of unknown durations, ties and
+        /// magnitudes, groups that share base groups, tickets of no group, groups without
+        /// tickets, and base groups that differ between the two unit columns.
         #[test]
         fn grouped_quantiles_are_quantile_exact(
-            rows in proptest::collection::vec((0u32..7, duration(), duration()), 0..800),
-            members in proptest::collection::vec(proptest::collection::btree_set(0u32..6, 0..4), 1..5),
+            rows in proptest::collection::vec((unit(), unit(), duration(), duration()), 0..800),
+            cut in 0usize..800,
+            members in proptest::array::uniform2(
+                proptest::collection::vec(proptest::collection::btree_set(0u32..6, 0..4), 1..5),
+            ),
         ) {
-            let members: Vec<Vec<u32>> = members.into_iter().map(|g| g.into_iter().collect()).collect();
-            let chunk = DurationChunk {
-                units: [rows.iter().map(|r| r.0).collect(), vec![0; rows.len()]],
-                respond: rows.iter().map(|r| r.1).collect(),
-                close: rows.iter().map(|r| r.2).collect(),
+            let members = members.map(|m| m.into_iter().map(|g| g.into_iter().collect()).collect::<Vec<Vec<u32>>>());
+            // two chunks, the second counted into a histogram grown for more units
+            let cut = cut.min(rows.len());
+            let chunk = |rows: &[(u32, u32, u64, u64)]| DurationChunk {
+                units: [rows.iter().map(|r| r.0).collect(), rows.iter().map(|r| r.1).collect()],
+                respond: rows.iter().map(|r| r.2).collect(),
+                close: rows.iter().map(|r| r.3).collect(),
             };
-            let acc = Acc { durations: vec![chunk], ..Acc::default() };
-            // base 6 is no group's (NONE)
-            let got = grouped_quantiles(&acc, 0, bucket_range(&acc), 6, |u| if u < 6 { u } else { NONE }, &members);
-            for (g, bases) in members.iter().enumerate() {
-                let of: Vec<&(u32, u64, u64)> = rows.iter().filter(|r| bases.contains(&r.0)).collect();
-                let hours_of = |f: fn(&(u32, u64, u64)) -> u64| -> Vec<f64> {
-                    of.iter().map(|r| f(r)).filter(|&v| v != NO_TIME).map(hours).collect()
-                };
-                let (mut r, mut c) = (hours_of(|r| r.1), hours_of(|r| r.2));
-                let expected = (!of.is_empty()).then(|| {
-                    [
-                        crate::udf::quantile(&mut r.clone(), 0.5),
-                        crate::udf::quantile(&mut r, 0.9),
-                        crate::udf::quantile(&mut c.clone(), 0.5),
-                        crate::udf::quantile(&mut c, 0.9),
-                    ]
-                });
-                let bits = |q: Option<[Option<f64>; 4]>| q.map(|q| q.map(|v| v.map(f64::to_bits)));
-                proptest::prop_assert_eq!(bits(got[g]), bits(expected), "group {}", g);
+            let chunks = [chunk(&rows[..cut]), chunk(&rows[cut..])];
+            let mut hist = DurationHist::default();
+            hist.add(&chunks[0], [7, 7]);
+            hist.add(&chunks[1], [7, 12]);
+            // base 6 is no group's, as is NONE
+            let got = grouped_quantiles(&chunks, hist, [(6, &members[0]), (6, &members[1])]);
+            for t in 0..2 {
+                for (g, bases) in members[t].iter().enumerate() {
+                    let of: Vec<&(u32, u32, u64, u64)> =
+                        rows.iter().filter(|r| bases.contains(if t == 0 { &r.0 } else { &r.1 })).collect();
+                    let hours_of = |f: fn(&(u32, u32, u64, u64)) -> u64| -> Vec<f64> {
+                        of.iter().map(|r| f(r)).filter(|&v| v != NO_TIME).map(hours).collect()
+                    };
+                    let (mut r, mut c) = (hours_of(|r| r.2), hours_of(|r| r.3));
+                    let expected = (!of.is_empty()).then(|| {
+                        [
+                            crate::udf::quantile(&mut r.clone(), 0.5),
+                            crate::udf::quantile(&mut r, 0.9),
+                            crate::udf::quantile(&mut c.clone(), 0.5),
+                            crate::udf::quantile(&mut c, 0.9),
+                        ]
+                    });
+                    let bits = |q: Option<[Option<f64>; 4]>| q.map(|q| q.map(|v| v.map(f64::to_bits)));
+                    proptest::prop_assert_eq!(bits(got[t][g]), bits(expected), "grouping {} group {}", t, g);
+                }
             }
         }
 
