@@ -2011,6 +2011,10 @@ fn text(values: Vec<Option<String>>) -> ArrayRef {
     Arc::new(StringArray::from(values))
 }
 
+fn strs(values: Vec<Option<&str>>) -> ArrayRef {
+    Arc::new(StringArray::from(values))
+}
+
 fn int(values: Vec<i64>) -> ArrayRef {
     Arc::new(Int64Array::from(values))
 }
@@ -2069,7 +2073,23 @@ impl Names {
         }
     }
     fn unit_type(&self, uid: usize) -> Option<String> {
-        Some(["district", "street", "department"][self.units[uid].0 as usize].to_string())
+        Some(self.unit_type_str(uid).to_string())
+    }
+    /// [`Names::text`], [`Names::unit`] and [`Names::unit_type`] without a copy, for the tables
+    /// of many rows
+    fn str(&self, id: u32) -> Option<&str> {
+        (id != 0).then(|| self.strings[id as usize].as_str())
+    }
+    fn unit_str(&self, uid: usize) -> (Option<&str>, Option<&str>) {
+        let u = self.units[uid];
+        match u.0 {
+            0 => (self.str(u.1), None),
+            1 => (self.str(u.2), self.str(u.1)),
+            _ => (self.str(u.2), None),
+        }
+    }
+    fn unit_type_str(&self, uid: usize) -> &'static str {
+        ["district", "street", "department"][self.units[uid].0 as usize]
     }
 }
 
@@ -2907,40 +2927,40 @@ fn durations(chunks: &[DurationChunk], names: &Names, targets: &[(u32, u32)]) ->
 }
 
 fn category_facts(acc: &Acc, totals: &Totals, names: &Names) -> Result<RecordBatch> {
-    let name = |id: u32| names.text(id);
+    let name = |id: u32| names.str(id);
     let cats = &names.cats;
-    let (mut ut, mut un, mut up, mut level, mut c1, mut c2) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // (the text columns as borrowed strings: the table has a row per unit and category)
+    let (mut ut, mut level) = (Vec::new(), Vec::new());
+    let [mut un, mut up, mut c1, mut c2]: [Vec<Option<&str>>; 4] = Default::default();
     let mut counts: [Vec<i64>; 4] = Default::default();
-    let mut row =
-        |t: String, u: Option<String>, p: Option<String>, lv: i64, a: Option<String>, b: Option<String>, c: &[C; 4]| {
-            ut.push(Some(t));
-            un.push(u);
-            up.push(p);
-            level.push(lv);
-            c1.push(a);
-            c2.push(b);
-            for k in 0..4 {
-                counts[k].push(i64::from(c[k]));
-            }
-        };
+    let mut row = |t: &'static str, u, p, lv: i64, a, b, c: &[C; 4]| {
+        ut.push(Some(t));
+        un.push(u);
+        up.push(p);
+        level.push(lv);
+        c1.push(a);
+        c2.push(b);
+        for k in 0..4 {
+            counts[k].push(i64::from(c[k]));
+        }
+    };
     for (id, c) in totals.cat_l1.iter().enumerate() {
         if c[0] + c[1] > 0 {
-            row("city".into(), None, None, 1, name(id as u32), None, c);
+            row("city", None, None, 1, name(id as u32), None, c);
         }
     }
     for (cid, c) in totals.cat_city.iter().enumerate() {
         if c[0] + c[1] > 0 {
             let (a, b) = cats[cid];
-            row("city".into(), None, None, 2, name(a), name(b), c);
+            row("city", None, None, 2, name(a), name(b), c);
         }
     }
     for (uid, per_cat) in acc.cat_unit.iter().enumerate() {
         for (cid, c) in per_cat.iter().enumerate() {
             if c[0] + c[1] > 0 {
-                let (u, p) = names.unit(uid);
+                let (u, p) = names.unit_str(uid);
                 let (a, b) = cats[cid];
-                row(names.unit_type(uid).unwrap_or_default(), u, p, 2, name(a), name(b), c);
+                row(names.unit_type_str(uid), u, p, 2, name(a), name(b), c);
             }
         }
     }
@@ -2958,7 +2978,7 @@ fn category_facts(acc: &Acc, totals: &Totals, names: &Names) -> Result<RecordBat
             Field::new("resolved_yes", DataType::Int64, true),
             Field::new("resolved_answered", DataType::Int64, true),
         ])),
-        vec![text(ut), text(un), text(up), int(level), text(c1), text(c2), int(t), int(ye), int(yes), int(ans)],
+        vec![strs(ut), strs(un), strs(up), int(level), strs(c1), strs(c2), int(t), int(ye), int(yes), int(ans)],
     )?)
 }
 
