@@ -1739,9 +1739,9 @@ fn rows(
     for i in 0..n {
         let p = catp[i] & 7;
         let ahead = (i + AHEAD).min(n - 1);
+        let pa = catp[ahead] & 7;
         for ((_, cells, count, stride), units) in tables.iter().zip(&unit) {
             let spare = count.len() - 1;
-            let pa = catp[ahead] & 7;
             let u = std::hint::select_unpredictable((units[ahead] == NONE) | (pa == 0), spare, units[ahead] as usize);
             prefetch(cells.as_ptr().wrapping_add(u * *stride + cat[ahead] as usize));
         }
@@ -2061,22 +2061,18 @@ struct Names {
 
 impl Names {
     fn text(&self, id: u32) -> Option<String> {
-        (id != 0).then(|| self.strings[id as usize].clone())
+        self.str(id).map(str::to_string)
     }
     /// (unit, parent) of a unit id
     fn unit(&self, uid: usize) -> (Option<String>, Option<String>) {
-        let u = self.units[uid];
-        match u.0 {
-            0 => (self.text(u.1), None),
-            1 => (self.text(u.2), self.text(u.1)),
-            _ => (self.text(u.2), None),
-        }
+        let (u, p) = self.unit_str(uid);
+        (u.map(str::to_string), p.map(str::to_string))
     }
     fn unit_type(&self, uid: usize) -> Option<String> {
         Some(self.unit_type_str(uid).to_string())
     }
-    /// [`Names::text`], [`Names::unit`] and [`Names::unit_type`] without a copy, for the tables
-    /// of many rows
+    /// [`Names::text`], [`Names::unit`] and [`Names::unit_type`] without a copy (for the tables
+    /// of many rows)
     fn str(&self, id: u32) -> Option<&str> {
         (id != 0).then(|| self.strings[id as usize].as_str())
     }
@@ -2535,8 +2531,9 @@ fn bucket(v: u64) -> usize {
     }
 }
 
-/// Where the order statistics of one group's known durations lie: the buckets of the ranks p·(known − 1) rounded down and up for the median and the
-/// P90, and how many known durations lie in the buckets below each.
+/// Where the order statistics of one group's known durations lie: the buckets of the ranks
+/// p·(known − 1) rounded down and up for the median and the P90, and how many known durations
+/// lie in the buckets below each.
 #[derive(Clone, Copy, Default)]
 struct Ranks {
     known: usize,
@@ -2803,10 +2800,10 @@ impl Grouping<'_> {
 /// each unit column (places, department units). A report group is the scored tickets of a set
 /// of base groups (`members[g]`, of the `n_base` of its grouping: the base group of a ticket is
 /// what the grouping's unit column holds; NONE and anything from `n_base` up is no group's).
-/// `hist` counts each base group's durations by bucket; its sums per report group
-/// find the bucket of each order statistic. One read of the durations then keeps only those in
-/// these buckets, among which the order statistics are selected. None for a report group
-/// without tickets.
+/// `hist` counts each base group's durations by bucket; its sums per report group find the
+/// bucket of each order statistic. One read of the durations then keeps only those in these
+/// buckets, among which the order statistics are selected. None for a report group without
+/// tickets.
 fn grouped_quantiles(
     durations: &[DurationChunk],
     hist: DurationHist,
