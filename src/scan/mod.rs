@@ -2644,28 +2644,64 @@ const STRIDE: usize = BUCKETS + 1;
 /// 64-bit words of a row of wanted buckets.
 const WORDS: usize = STRIDE.div_ceil(64);
 
+/// Which base group each id of a unit column counts in, as the first of its two histogram rows
+/// (to respond, to close): [id + 1] → (base group + 1) × 2, and 0 for the tickets of no base
+/// group (NONE, whose id + 1 wraps to 0, or an id that is no base group's).
+struct BaseRows(Vec<u32>);
+
+impl BaseRows {
+    /// Every id below n its own base group (the places).
+    fn identity(n: usize) -> BaseRows {
+        BaseRows((0..=n as u32).map(|b| b * 2).collect())
+    }
+    /// The ids `ids` the base groups 0, 1, … in that order, any other id below n none's (the
+    /// department units among all units: the histograms have rows for those only).
+    fn of(n: usize, ids: &[usize]) -> BaseRows {
+        let mut rows = vec![0; n + 1];
+        for (b, &u) in ids.iter().enumerate() {
+            rows[u + 1] = (b as u32 + 1) * 2;
+        }
+        BaseRows(rows)
+    }
+    /// How many base groups there are.
+    fn bases(&self) -> usize {
+        self.0.iter().max().map_or(0, |&r| r as usize / 2)
+    }
+    #[inline(always)]
+    fn row(&self, u: u32) -> usize {
+        self.0[u.wrapping_add(1) as usize] as usize
+    }
+}
+
+/// The first histogram row of base group `b`.
+#[inline(always)]
+fn base_row(b: u32) -> usize {
+    (b as usize + 1) * 2
+}
+
 /// The period's scored tickets' durations counted by bucket, for both groupings (by place, by
-/// department unit): [grouping][row × 2 + duration][bucket, then unknown], the row of a base
-/// group (a place id, a unit id) being the id + 1, and row 0 the tickets of none (NONE: no
-/// department). (Counting each batch in the scan, while its durations are in the cache, cost
-/// more: the histograms then compete for the cache with the scan's tables.)
+/// department unit): [grouping][row × 2 + duration][bucket, then unknown], the rows of each
+/// base group after row 0, the tickets of none's ([`BaseRows`]). (Counting each batch in the
+/// scan, while its durations are in the cache, cost more: the histograms then compete for the
+/// cache with the scan's tables.)
 #[derive(Default)]
 struct DurationHist([Vec<u32>; 2]);
 
 impl DurationHist {
-    /// Count a chunk whose unit columns hold ids below `n` (or NONE).
-    fn add(&mut self, c: &DurationChunk, n: [usize; 2]) {
-        for (h, n) in self.0.iter_mut().zip(n) {
-            if h.len() < (n + 1) * 2 * STRIDE {
-                h.resize((n + 1) * 2 * STRIDE, 0);
+    /// Count a chunk, whose unit columns' ids `rows` knows.
+    fn add(&mut self, c: &DurationChunk, rows: [&BaseRows; 2]) {
+        for (h, rows) in self.0.iter_mut().zip(rows) {
+            let len = (rows.bases() + 1) * 2 * STRIDE;
+            if h.len() < len {
+                h.resize(len, 0);
             }
         }
         let [ha, hb] = &mut self.0;
         let [ua, ub] = &c.units;
         for (((&u, &w), &r), &cl) in ua.iter().zip(ub).zip(&c.respond).zip(&c.close) {
             let (kr, kc) = (hist_slot(r), hist_slot(cl));
-            for (h, u) in [(&mut *ha, u), (&mut *hb, w)] {
-                let row = hist_row(u) * STRIDE;
+            for (h, rows, u) in [(&mut *ha, rows[0], u), (&mut *hb, rows[1], w)] {
+                let row = rows.row(u) * STRIDE;
                 h[row + kr] += 1;
                 h[row + STRIDE + kc] += 1;
             }
@@ -2673,18 +2709,13 @@ impl DurationHist {
     }
 }
 
-/// The first histogram row (of two: to respond, to close) of a ticket whose unit column holds
-/// `u`: 0 for NONE.
-#[inline(always)]
-fn hist_row(u: u32) -> usize {
-    u.wrapping_add(1) as usize * 2
-}
-
 /// One grouping of the durations by a unit column, as [`grouped_quantiles`] works through it.
-/// Its rows are [`DurationHist`]'s: base group + 1.
+/// Its rows are [`DurationHist`]'s.
 struct Grouping<'a> {
     /// the report groups' base groups
     members: &'a [Vec<u32>],
+    /// the base group of each id of the unit column
+    rows: &'a BaseRows,
     /// [row × 2 + duration][bucket, unknown]
     hist: Vec<u32>,
     ranks: Vec<[Ranks; 2]>,
@@ -2700,13 +2731,15 @@ struct Grouping<'a> {
 }
 
 impl Grouping<'_> {
-    /// `hist` the grouping's histogram, holding the rows of at least `n_base` base groups.
-    fn new((n_base, members): (usize, &[Vec<u32>]), mut hist: Vec<u32>) -> Grouping<'_> {
-        if hist.len() < (n_base + 1) * 2 * STRIDE {
-            hist.resize((n_base + 1) * 2 * STRIDE, 0);
+    /// `hist` the grouping's histogram.
+    fn new<'a>((rows, members): (&'a BaseRows, &'a [Vec<u32>]), mut hist: Vec<u32>) -> Grouping<'a> {
+        let len = (rows.bases() + 1) * 2 * STRIDE;
+        if hist.len() < len {
+            hist.resize(len, 0);
         }
         Grouping {
             members,
+            rows,
             hist,
             ranks: Vec::new(),
             tickets: Vec::new(),
@@ -2728,7 +2761,7 @@ impl Grouping<'_> {
             for (m, r) in r.iter_mut().enumerate() {
                 sum.fill(0);
                 for &b in g {
-                    let h = &hist[(hist_row(b) + m) * STRIDE..][..BUCKETS];
+                    let h = &hist[(base_row(b) + m) * STRIDE..][..BUCKETS];
                     for (s, &h) in sum.iter_mut().zip(h) {
                         *s += h;
                     }
@@ -2737,13 +2770,13 @@ impl Grouping<'_> {
             }
             self.ranks.push(r);
             // each ticket is counted once in its base's respond row, known or not
-            let of = |&b: &u32| hist[hist_row(b) * STRIDE..][..STRIDE].iter().map(|&h| h as usize).sum::<usize>();
+            let of = |&b: &u32| hist[base_row(b) * STRIDE..][..STRIDE].iter().map(|&h| h as usize).sum::<usize>();
             self.tickets.push(g.iter().map(of).sum::<usize>());
         }
         self.groups = vec![Vec::new(); rows];
         for (g, bases) in self.members.iter().enumerate() {
             for &b in bases {
-                self.groups[hist_row(b) / 2].push(g as u32);
+                self.groups[base_row(b) / 2].push(g as u32);
             }
         }
         self.wanted = vec![0; rows * 2 * WORDS];
@@ -2798,8 +2831,8 @@ impl Grouping<'_> {
 
 /// The exact (median, P90) of both durations of each report group of two groupings, one by
 /// each unit column (places, department units). A report group is the scored tickets of a set
-/// of base groups (`members[g]`, of the `n_base` of its grouping: the base group of a ticket is
-/// what the grouping's unit column holds; NONE and anything from `n_base` up is no group's).
+/// of base groups (`members[g]`; the base group of a ticket is the one its unit column's id
+/// names in the grouping's [`BaseRows`], or none).
 /// `hist` counts each base group's durations by bucket; its sums per report group find the
 /// bucket of each order statistic. One read of the durations then keeps only those in these
 /// buckets, among which the order statistics are selected. None for a report group without
@@ -2807,7 +2840,7 @@ impl Grouping<'_> {
 fn grouped_quantiles(
     durations: &[DurationChunk],
     hist: DurationHist,
-    sets: [(usize, &[Vec<u32>]); 2],
+    sets: [(&BaseRows, &[Vec<u32>]); 2],
 ) -> [GroupQuantiles; 2] {
     let [ha, hb] = hist.0;
     let (mut a, mut b) = (Grouping::new(sets[0], ha), Grouping::new(sets[1], hb));
@@ -2825,7 +2858,7 @@ fn grouped_quantiles(
         for (((&u, &w), &r), &cl) in ua.iter().zip(ub).zip(&c.respond).zip(&c.close) {
             let (kr, kc) = (hist_slot(r), hist_slot(cl));
             for (g, u, f) in [(&mut a, u, &mut fa), (&mut b, w, &mut fb)] {
-                let row = hist_row(u);
+                let row = g.rows.row(u);
                 g.found[*f] = (row as u32, r);
                 *f += g.wants(row, kr);
                 g.found[*f] = (row as u32 + 1, cl);
@@ -2865,18 +2898,20 @@ fn place_groups(targets: &[(u32, u32)]) -> (Vec<(usize, u32)>, Vec<Vec<u32>>) {
 }
 
 fn durations(chunks: &[DurationChunk], names: &Names, targets: &[(u32, u32)]) -> Result<RecordBatch> {
-    // each department unit is its own base group (the other units have no tickets in the
-    // department column: no quantiles)
+    // each place a base group of the districts, streets and the city; each department unit
+    // its own (the department column holds no other units)
     let (places, place_members) = place_groups(targets);
-    let n_units = names.units.len();
-    let unit_members: Vec<Vec<u32>> = (0..n_units as u32).map(|u| vec![u]).collect();
+    let place_rows = BaseRows::identity(targets.len());
+    let departments: Vec<usize> = (0..names.units.len()).filter(|&u| names.units[u].0 == 2).collect();
+    let department_rows = BaseRows::of(names.units.len(), &departments);
+    let department_members: Vec<Vec<u32>> = (0..departments.len() as u32).map(|b| vec![b]).collect();
     // one read of the durations counts them for both groupings
     let mut hist = DurationHist::default();
     for c in chunks {
-        hist.add(c, [targets.len(), n_units]);
+        hist.add(c, [&place_rows, &department_rows]);
     }
-    let [by_place, by_unit] =
-        grouped_quantiles(chunks, hist, [(targets.len(), &place_members), (n_units, &unit_members)]);
+    let [by_place, by_department] =
+        grouped_quantiles(chunks, hist, [(&place_rows, &place_members), (&department_rows, &department_members)]);
     // districts, streets, departments, the city; each in unit order
     let mut results: [UnitQuantiles; 4] = Default::default();
     for ((kind, unit), q) in places.into_iter().zip(by_place) {
@@ -2884,7 +2919,7 @@ fn durations(chunks: &[DurationChunk], names: &Names, targets: &[(u32, u32)]) ->
             results[[0, 1, 3][kind]].push((unit as usize, q));
         }
     }
-    results[2] = by_unit.into_iter().enumerate().filter_map(|(u, q)| q.map(|q| (u, q))).collect();
+    results[2] = departments.into_iter().zip(by_department).filter_map(|(u, q)| q.map(|q| (u, q))).collect();
     for r in &mut results {
         r.sort_by_key(|u| u.0);
     }
@@ -3241,7 +3276,8 @@ mod tests {
         /// The percentiles by histogram and candidates give quantile_exact's result for every
         /// group of both groupings, bit for bit: any mix of unknown durations, ties and
         /// magnitudes, groups that share base groups, tickets of no group, groups without
-        /// tickets, and base groups that differ between the two unit columns.
+        /// tickets, base groups that differ between the two unit columns, and a column whose
+        /// ids map to base groups in another order.
         #[test]
         fn grouped_quantiles_are_quantile_exact(
             rows in proptest::collection::vec((unit(), unit(), duration(), duration()), 0..800),
@@ -3251,7 +3287,7 @@ mod tests {
             ),
         ) {
             let members = members.map(|m| m.into_iter().map(|g| g.into_iter().collect()).collect::<Vec<Vec<u32>>>());
-            // two chunks, the second counted into a histogram grown for more units
+            // two chunks
             let cut = cut.min(rows.len());
             let chunk = |rows: &[(u32, u32, u64, u64)]| DurationChunk {
                 units: [rows.iter().map(|r| r.0).collect(), rows.iter().map(|r| r.1).collect()],
@@ -3259,15 +3295,28 @@ mod tests {
                 close: rows.iter().map(|r| r.3).collect(),
             };
             let chunks = [chunk(&rows[..cut]), chunk(&rows[cut..])];
+            // the first column's ids are their own base groups (6 is no group's); the second's
+            // base groups are the ids 5, 0, 3, 1, 4, 6 in that order (2 is none's); NONE none's
+            let second = [5usize, 0, 3, 1, 4, 6];
+            let base_rows = [BaseRows::identity(7), BaseRows::of(7, &second)];
             let mut hist = DurationHist::default();
-            hist.add(&chunks[0], [7, 7]);
-            hist.add(&chunks[1], [7, 12]);
-            // base 6 is no group's, as is NONE
-            let got = grouped_quantiles(&chunks, hist, [(6, &members[0]), (6, &members[1])]);
+            for c in &chunks {
+                hist.add(c, [&base_rows[0], &base_rows[1]]);
+            }
+            let got = grouped_quantiles(&chunks, hist, [(&base_rows[0], &members[0]), (&base_rows[1], &members[1])]);
+            let base = |t: usize, id: u32| -> Option<u32> {
+                if t == 0 {
+                    (id < 7).then_some(id)
+                } else {
+                    second.iter().position(|&u| u as u32 == id).map(|b| b as u32)
+                }
+            };
             for t in 0..2 {
                 for (g, bases) in members[t].iter().enumerate() {
-                    let of: Vec<&(u32, u32, u64, u64)> =
-                        rows.iter().filter(|r| bases.contains(if t == 0 { &r.0 } else { &r.1 })).collect();
+                    let of: Vec<&(u32, u32, u64, u64)> = rows
+                        .iter()
+                        .filter(|r| base(t, if t == 0 { r.0 } else { r.1 }).is_some_and(|b| bases.contains(&b)))
+                        .collect();
                     let hours_of = |f: fn(&(u32, u32, u64, u64)) -> u64| -> Vec<f64> {
                         of.iter().map(|r| f(r)).filter(|&v| v != NO_TIME).map(hours).collect()
                     };
