@@ -1312,8 +1312,7 @@ fn less(a: &[u8], b: &[u8]) -> bool {
     }
     let (mut x, mut y) = (a, b);
     while x.len() >= 8 && y.len() >= 8 {
-        let (u, v) =
-            (u64::from_be_bytes(x[..8].try_into().expect("8")), u64::from_be_bytes(y[..8].try_into().expect("8")));
+        let (u, v) = (word(x, 0), word(y, 0));
         if u != v {
             return u < v;
         }
@@ -1491,7 +1490,7 @@ fn rows(
         let m = BLOCK.min(n - base);
         let mut time_slices: [&[i64]; 5] = [&[]; 5];
         for ((t, out), slice) in times.iter_mut().zip(time_block.chunks_mut(BLOCK)).zip(&mut time_slices) {
-            *slice = t.time_block(base, m, out)?;
+            *slice = t.block(base, m, out)?;
         }
         let [received, dispatched, responded, closed, due_times] = time_slices;
         let mut text_slices: [&[u32]; 11] = [&[]; 11];
@@ -1736,18 +1735,20 @@ fn rows(
     let [count0, count1] = &mut acc.cat16_count;
     let [stride0, stride1] = [acc.cat16_shape[0].1, acc.cat16_shape[1].1];
     let mut tables = [(&mut acc.cat_place, cells0, count0, stride0), (&mut acc.cat_unit, cells1, count1, stride1)];
+    // the row of row i in a table whose spare row is `spare`
+    let row_of = |units: &[u32], spare: usize, i: usize| {
+        std::hint::select_unpredictable((units[i] == NONE) | (catp[i] & 7 == 0), spare, units[i] as usize)
+    };
     for i in 0..n {
         let p = catp[i] & 7;
         let ahead = (i + AHEAD).min(n - 1);
-        let pa = catp[ahead] & 7;
         for ((_, cells, count, stride), units) in tables.iter().zip(&unit) {
-            let spare = count.len() - 1;
-            let u = std::hint::select_unpredictable((units[ahead] == NONE) | (pa == 0), spare, units[ahead] as usize);
+            let u = row_of(units, count.len() - 1, ahead);
             prefetch(cells.as_ptr().wrapping_add(u * *stride + cat[ahead] as usize));
         }
         for ((table, cells, count, stride), units) in tables.iter_mut().zip(&unit) {
             let spare = count.len() - 1;
-            let u = std::hint::select_unpredictable((units[i] == NONE) | (p == 0), spare, units[i] as usize);
+            let u = row_of(units, spare, i);
             if count[u] == CAT16_ROWS {
                 let row = &mut cells[u * *stride..][..n_cats];
                 if u == spare {
@@ -1854,28 +1855,24 @@ enum Column<'a, A> {
     Pages(&'a mut pages::Column),
 }
 
-impl<'a> Column<'a, TimeRef<'a>> {
-    /// As [`Column::block`]: Arrow's values in place when none is null.
-    fn time_block<'b>(&'b mut self, base: usize, m: usize, out: &'b mut [i64]) -> Result<&'b [i64]> {
-        match self {
-            Column::Arrow(t) => Ok(t.block(base, m, out)),
-            Column::Pages(p) => {
-                p.times(&mut out[..m])?;
-                Ok(&out[..m])
-            }
-        }
-    }
-}
-
-/// A column read a block at a time into values of type T: a text column's string ids, a
-/// boolean's 0/1/2.
+/// A column read a block at a time into values of type T: a time column's µs (Arrow's values
+/// in place when none is null), a text column's string ids, a boolean's 0/1/2.
 trait Blocks<T> {
-    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [T]) -> &'b [T];
+    fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [T]) -> &'b [T];
     fn from_pages(pages: &mut pages::Column, out: &mut [T]) -> Result<()>;
 }
 
+impl Blocks<i64> for TimeRef<'_> {
+    fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [i64]) -> &'b [i64] {
+        self.block(base, m, out)
+    }
+    fn from_pages(pages: &mut pages::Column, out: &mut [i64]) -> Result<()> {
+        pages.times(out)
+    }
+}
+
 impl Blocks<u32> for TextRef<'_> {
-    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [u32]) -> &'b [u32] {
+    fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [u32]) -> &'b [u32] {
         self.block(base, m, out)
     }
     fn from_pages(pages: &mut pages::Column, out: &mut [u32]) -> Result<()> {
@@ -1884,7 +1881,7 @@ impl Blocks<u32> for TextRef<'_> {
 }
 
 impl Blocks<u8> for &Flag {
-    fn read_block<'b>(&self, base: usize, m: usize, out: &'b mut [u8]) -> &'b [u8] {
+    fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [u8]) -> &'b [u8] {
         self.block(base, m, out)
     }
     fn from_pages(pages: &mut pages::Column, out: &mut [u8]) -> Result<()> {
@@ -1893,7 +1890,7 @@ impl Blocks<u8> for &Flag {
 }
 
 impl<A> Column<'_, A> {
-    fn block<'b, T>(&mut self, base: usize, m: usize, out: &'b mut [T]) -> Result<&'b [T]>
+    fn block<'b, T>(&'b mut self, base: usize, m: usize, out: &'b mut [T]) -> Result<&'b [T]>
     where
         A: Blocks<T>,
     {
@@ -2684,18 +2681,16 @@ fn base_row(b: u32) -> usize {
 /// base group after row 0, the tickets of none's ([`BaseRows`]). (Counting each batch in the
 /// scan, while its durations are in the cache, cost more: the histograms then compete for the
 /// cache with the scan's tables.)
-#[derive(Default)]
 struct DurationHist([Vec<u32>; 2]);
 
 impl DurationHist {
-    /// Count a chunk, whose unit columns' ids `rows` knows.
+    /// Empty histograms of the base groups of `rows`.
+    fn new(rows: [&BaseRows; 2]) -> DurationHist {
+        DurationHist(rows.map(|r| vec![0; (r.bases() + 1) * 2 * STRIDE]))
+    }
+
+    /// Count a chunk, whose unit columns' ids `rows` (those of [`DurationHist::new`]) knows.
     fn add(&mut self, c: &DurationChunk, rows: [&BaseRows; 2]) {
-        for (h, rows) in self.0.iter_mut().zip(rows) {
-            let len = (rows.bases() + 1) * 2 * STRIDE;
-            if h.len() < len {
-                h.resize(len, 0);
-            }
-        }
         let [ha, hb] = &mut self.0;
         let [ua, ub] = &c.units;
         for (((&u, &w), &r), &cl) in ua.iter().zip(ub).zip(&c.respond).zip(&c.close) {
@@ -2731,12 +2726,8 @@ struct Grouping<'a> {
 }
 
 impl Grouping<'_> {
-    /// `hist` the grouping's histogram.
-    fn new<'a>((rows, members): (&'a BaseRows, &'a [Vec<u32>]), mut hist: Vec<u32>) -> Grouping<'a> {
-        let len = (rows.bases() + 1) * 2 * STRIDE;
-        if hist.len() < len {
-            hist.resize(len, 0);
-        }
+    /// `hist` the grouping's histogram, of `rows`' base groups.
+    fn new<'a>((rows, members): (&'a BaseRows, &'a [Vec<u32>]), hist: Vec<u32>) -> Grouping<'a> {
         Grouping {
             members,
             rows,
@@ -2906,7 +2897,7 @@ fn durations(chunks: &[DurationChunk], names: &Names, targets: &[(u32, u32)]) ->
     let department_rows = BaseRows::of(names.units.len(), &departments);
     let department_members: Vec<Vec<u32>> = (0..departments.len() as u32).map(|b| vec![b]).collect();
     // one read of the durations counts them for both groupings
-    let mut hist = DurationHist::default();
+    let mut hist = DurationHist::new([&place_rows, &department_rows]);
     for c in chunks {
         hist.add(c, [&place_rows, &department_rows]);
     }
@@ -3299,7 +3290,7 @@ mod tests {
             // base groups are the ids 5, 0, 3, 1, 4, 6 in that order (2 is none's); NONE none's
             let second = [5usize, 0, 3, 1, 4, 6];
             let base_rows = [BaseRows::identity(7), BaseRows::of(7, &second)];
-            let mut hist = DurationHist::default();
+            let mut hist = DurationHist::new([&base_rows[0], &base_rows[1]]);
             for c in &chunks {
                 hist.add(c, [&base_rows[0], &base_rows[1]]);
             }
