@@ -175,7 +175,7 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
                 .await
                 .with_context(|| format!("running the check {} ({})", c.name, c.source))?
         };
-        if std::env::var_os("HOTLINE_PROFILE").is_some() {
+        if crate::queries::profiling() {
             eprintln!("profile: {} {:.2} s, {failing} failing", c.source, t.elapsed().as_secs_f64());
         }
         out.push(Outcome { check: c.clone(), failing, examples: examples(&batches)? });

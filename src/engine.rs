@@ -36,8 +36,13 @@ impl Archive {
 /// A session with the settings every command shares.
 pub fn session() -> SessionContext {
     let ctx = SessionContext::new_with_config(config());
-    ctx.register_udaf(crate::udf::quantile_exact());
+    register_functions(&ctx);
     ctx
+}
+
+/// The functions of ours every session has: `quantile_exact` (src/udf.rs).
+fn register_functions(ctx: &SessionContext) {
+    ctx.register_udaf(crate::udf::quantile_exact());
 }
 
 fn config() -> SessionConfig {
@@ -55,7 +60,7 @@ pub fn session_with_memory_limit(bytes: usize) -> Result<SessionContext> {
     let mut config = config();
     config.options_mut().execution.sort_spill_reservation_bytes = (bytes / 16).max(10 << 20);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    ctx.register_udaf(crate::udf::quantile_exact());
+    register_functions(&ctx);
     Ok(ctx)
 }
 

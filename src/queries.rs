@@ -46,19 +46,52 @@ pub async fn run(ctx: &SessionContext, name: &str, params: &[(&str, ScalarValue)
     };
     let schema = df.schema().inner().clone();
     let t = std::time::Instant::now();
-    let mut batches = df.collect().await.with_context(|| format!("running {file}"))?;
-    if std::env::var_os("HOTLINE_PROFILE").is_some() {
+    let mut batches = if profiling() {
+        // run the physical plan ourselves, to read its operators' metrics afterwards
+        let task = df.task_ctx();
+        let plan = df.create_physical_plan().await.with_context(|| format!("planning {file}"))?;
+        let batches = datafusion::physical_plan::collect(plan.clone(), std::sync::Arc::new(task))
+            .await
+            .with_context(|| format!("running {file}"))?;
         eprintln!(
-            "profile: {file} {:.2} s, {} rows",
+            "profile: {file} {:.2} s, {} rows{}",
             t.elapsed().as_secs_f64(),
-            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+            batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            busiest_operators(&plan)
         );
-    }
+        batches
+    } else {
+        df.collect().await.with_context(|| format!("running {file}"))?
+    };
     if batches.is_empty() {
         // keep the schema of an empty result, so it can still be registered and read
         batches.push(RecordBatch::new_empty(schema));
     }
     Ok(batches)
+}
+
+/// `HOTLINE_PROFILE=1`: each SQL file's time, rows and busiest operators on stderr.
+pub fn profiling() -> bool {
+    std::env::var_os("HOTLINE_PROFILE").is_some_and(|v| !v.is_empty())
+}
+
+/// The three operators of `plan` with the most compute time (summed over their partitions, from
+/// the plan's metrics, as `EXPLAIN ANALYZE` shows them), as `; busiest: Name 0.12 s, …`.
+pub fn busiest_operators(plan: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> String {
+    fn walk(p: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>, out: &mut Vec<(String, f64, usize)>) {
+        if let Some(m) = p.metrics() {
+            let secs = m.elapsed_compute().unwrap_or(0) as f64 / 1e9;
+            out.push((p.name().to_string(), secs, m.output_rows().unwrap_or(0)));
+        }
+        for c in p.children() {
+            walk(c, out);
+        }
+    }
+    let mut ops = Vec::new();
+    walk(plan, &mut ops);
+    ops.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = ops.iter().take(3).map(|(n, s, rows)| format!("{n} {s:.2} s ({rows} rows out)")).collect();
+    if top.is_empty() { String::new() } else { format!("; busiest: {}", top.join(", ")) }
 }
 
 /// A timestamp parameter (µs, no zone) for the first instant of `date`.

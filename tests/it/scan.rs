@@ -3,7 +3,8 @@
 //! unknown spellings, times out of order, repeated ticket_ids, a district missing from the
 //! population table), split over two files and many row groups, each file storing its text as
 //! Utf8, LargeUtf8 or Utf8View and its times in µs, ns or ms, every metric and every built-in
-//! data check must come out the same, bit for bit.
+//! data check must come out the same, bit for bit; and the exact percentiles and the repeated
+//! ids must be those the test computes itself from the rows.
 
 use std::sync::Arc;
 
@@ -285,8 +286,11 @@ fn compare_rows(
     let n = rows.num_rows();
     let dir = tempfile::tempdir().unwrap();
     let half = n / 2;
-    write_as(dir.path(), "a.parquet", &recode(&rows.slice(0, half), encodings.0), row_group, layouts.0);
-    write_as(dir.path(), "b.parquet", &recode(&rows.slice(half, n - half), encodings.1), row_group, layouts.1);
+    let (a, b) = (recode(&rows.slice(0, half), encodings.0), recode(&rows.slice(half, n - half), encodings.1));
+    write_as(dir.path(), "a.parquet", &a, row_group, layouts.0);
+    write_as(dir.path(), "b.parquet", &b, row_group, layouts.1);
+    // the values as the files hold them (a millisecond file has lost its µs digits)
+    let stored = datafusion::arrow::compute::concat_batches(&plain(&a).schema(), &[plain(&a), plain(&b)]).unwrap();
     let settings = settings();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for period in [Period::year(2025), Period::quarter(2025, 1), Period::month(2024, 12)] {
@@ -333,6 +337,20 @@ fn compare_rows(
             let sql = hotline::metrics::compute(&ctx, &period, &settings, None).await.unwrap();
 
             assert_same(&scanned, &sql);
+            // and both against the test's own computation of the percentiles and repeated ids
+            let oracle = Oracle::of(&stored, &period, &settings);
+            prop_assert_eq!(&sql.city_durations, &oracle.durations(None), "city, {}", period.label());
+            for s in sql.of_type("district") {
+                prop_assert_eq!(
+                    [s.respond_hours_median, s.respond_hours_p90, s.close_hours_median, s.close_hours_p90],
+                    oracle.durations(Some(&s.unit)).as_array(),
+                    "district {}, {}",
+                    s.unit,
+                    period.label()
+                );
+            }
+            let dup = sql_checks.iter().find(|c| c.check.name == "duplicate_ticket_id").unwrap();
+            prop_assert_eq!(dup.failing, oracle.repeated_ids, "repeated ids in {}", period.label());
             for (cap, capped) in &capped_checks {
                 for (a, b) in capped.iter().zip(&sql_checks) {
                     prop_assert_eq!(
@@ -354,6 +372,116 @@ fn compare_rows(
         })?;
     }
     Ok(())
+}
+
+/// Every column cast to the generator's file schema (Utf8 text, µs times): the values a file of
+/// any encoding holds, as one plain file would hold them.
+fn plain(batch: &RecordBatch) -> RecordBatch {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    let file = schema::file_schema();
+    let mut fields = Vec::new();
+    let mut cols = Vec::new();
+    for (f, c) in file.fields().iter().zip(batch.columns()) {
+        cols.push(datafusion::arrow::compute::cast(c, f.data_type()).unwrap());
+        fields.push(Field::new(f.name(), f.data_type().clone(), true));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+/// (district, hours to respond, hours to close) of a scored ticket of the period.
+type Scored = (Option<String>, Option<f64>, Option<f64>);
+
+/// What the test computes itself from the rows, without the engine: the type-7 percentiles of
+/// the hours to respond and to close of the period's scored tickets (city-wide and per district),
+/// and the number of ticket_ids that occur more than once in the checked window.
+struct Oracle {
+    scored: Vec<Scored>,
+    repeated_ids: usize,
+}
+
+impl Oracle {
+    fn of(rows: &RecordBatch, period: &Period, settings: &MetricSettings) -> Oracle {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::TimestampMicrosecondType;
+        let col = |name: &str| rows.column(rows.schema().index_of(name).unwrap()).clone();
+        let time = |name: &str| {
+            let c = col(name);
+            let t = c.as_primitive::<TimestampMicrosecondType>();
+            (0..t.len()).map(|i| t.is_valid(i).then(|| t.value(i))).collect::<Vec<_>>()
+        };
+        let text = |name: &str| {
+            let c = col(name);
+            let s = c.as_string::<i32>();
+            (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect::<Vec<_>>()
+        };
+        let (received, dispatched, responded, closed) =
+            (time("received_at"), time("dispatched_at"), time("responded_at"), time("closed_at"));
+        let (district, excluded, ids) = (text("district"), text("excluded_reason"), text("ticket_id"));
+        let us = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros();
+        let inside = |t: Option<i64>, from: chrono::NaiveDate, to: chrono::NaiveDate| {
+            t.is_some_and(|t| t >= us(from) && t < us(to))
+        };
+        // hours from dispatch, when not negative: whole µs, then divided (as the SQL file says)
+        let hours = |to: Option<i64>, from: i64| to.filter(|&t| t >= from).map(|t| (t - from) as f64 / 3_600_000_000.0);
+        let mut scored = Vec::new();
+        let mut ids_seen = std::collections::HashMap::<String, usize>::new();
+        let window_start = period.year_earlier().start;
+        for i in 0..rows.num_rows() {
+            if inside(received[i], window_start, period.end)
+                && let Some(id) = &ids[i]
+            {
+                *ids_seen.entry(id.clone()).or_default() += 1;
+            }
+            let is_excluded = excluded[i].as_ref().is_some_and(|x| settings.excluded_reasons.contains(x));
+            if let Some(d) = dispatched[i]
+                && inside(received[i], period.start, period.end)
+                && !is_excluded
+            {
+                scored.push((district[i].clone(), hours(responded[i], d), hours(closed[i], d)));
+            }
+        }
+        Oracle { scored, repeated_ids: ids_seen.values().filter(|&&n| n > 1).count() }
+    }
+
+    /// The percentiles of the city (None) or of one district.
+    fn durations(&self, district: Option<&str>) -> hotline::metrics::Durations {
+        let of = |pick: fn(&Scored) -> Option<f64>| {
+            let mut v: Vec<f64> = self
+                .scored
+                .iter()
+                .filter(|t| district.is_none() || t.0.as_deref() == district)
+                .filter_map(pick)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                if v.is_empty() {
+                    return None;
+                }
+                let r = p * (v.len() - 1) as f64;
+                let (lo, hi) = (r.floor() as usize, r.ceil() as usize);
+                Some(v[lo] + (r - lo as f64) * (v[hi] - v[lo]))
+            };
+            (q(0.5), q(0.9))
+        };
+        let (rm, rp) = of(|t| t.1);
+        let (cm, cp) = of(|t| t.2);
+        hotline::metrics::Durations {
+            respond_hours_median: rm,
+            respond_hours_p90: rp,
+            close_hours_median: cm,
+            close_hours_p90: cp,
+        }
+    }
+}
+
+trait AsArray4 {
+    fn as_array(&self) -> [Option<f64>; 4];
+}
+
+impl AsArray4 for hotline::metrics::Durations {
+    fn as_array(&self) -> [Option<f64>; 4] {
+        [self.respond_hours_median, self.respond_hours_p90, self.close_hours_median, self.close_hours_p90]
+    }
 }
 
 proptest! {
