@@ -40,9 +40,11 @@ pub fn session() -> SessionContext {
     ctx
 }
 
-/// The functions of ours every session has: `quantile_exact` (src/udf.rs).
+/// The functions and rules of ours every session has: `quantile_exact` (src/udf.rs) and the
+/// analyzer rule that compares durations with intervals correctly (src/rules.rs).
 fn register_functions(ctx: &SessionContext) {
     ctx.register_udaf(crate::udf::quantile_exact());
+    crate::rules::register(ctx);
 }
 
 fn config() -> SessionConfig {

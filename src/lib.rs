@@ -18,6 +18,7 @@ pub mod period;
 pub mod queries;
 pub mod reference;
 pub mod render;
+pub mod rules;
 pub mod scan;
 pub mod schema;
 pub mod sqltool;

@@ -5,6 +5,7 @@ mod common;
 mod context;
 mod exports;
 mod import;
+mod intervals;
 mod metrics;
 mod report;
 mod run;
