@@ -159,12 +159,23 @@ impl Population {
         Population { source: String::new(), sha256: None, rows: Vec::new() }
     }
 
-    /// Read a population CSV (`district,street,population`; UTF-8, optional BOM).
+    /// Read a population CSV (`district,street,population`; UTF-8, optional BOM): a regular file
+    /// of at most [`POPULATION_MAX_BYTES`] (a device or a huge file is refused before reading).
     pub fn from_file(path: &Path) -> Result<Population, UserError> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            error::usage(format!("cannot read the population table {}: {e}", path.display()))
-                .hint("set `population.file` in hotline.toml to a CSV with columns district,street,population, or to \"builtin\" or \"\"")
-        })?;
+        use std::io::Read;
+        let hint = "set `population.file` in hotline.toml to a CSV with columns district,street,population, or to \"builtin\" or \"\"";
+        let cannot =
+            |e: String| error::usage(format!("cannot read the population table {}: {e}", path.display())).hint(hint);
+        let file = std::fs::File::open(path).map_err(|e| cannot(e.to_string()))?;
+        let meta = file.metadata().map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(cannot("not a regular file".into()));
+        }
+        let mut bytes = Vec::new();
+        file.take(POPULATION_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| cannot(e.to_string()))?;
+        if bytes.len() as u64 > POPULATION_MAX_BYTES {
+            return Err(cannot(format!("larger than {} MiB", POPULATION_MAX_BYTES >> 20)));
+        }
         let sha256 = Some(crate::hash::sha256_hex(&bytes));
         let text = String::from_utf8(bytes)
             .map_err(|_| error::data(format!("{}: not UTF-8 text", path.display())).hint("save the CSV as UTF-8"))?;
@@ -179,9 +190,10 @@ pub fn parse_population(text: &str, source: &str) -> Result<Vec<PopulationRow>, 
     let headers = reader.headers().map_err(|e| error::data(format!("{source}: cannot read the header: {e}")))?.clone();
     let want = ["district", "street", "population"];
     if headers.iter().collect::<Vec<_>>() != want {
+        // the line itself is not quoted: a path pointed at the wrong file must not print its content
         return Err(error::data(format!(
-            "{source}: the header is `{}`, expected `district,street,population`",
-            headers.iter().collect::<Vec<_>>().join(",")
+            "{source}: the first line ({} fields) is not the header `district,street,population`",
+            headers.len()
         ))
         .hint("one row per district (street empty) and/or per street; population a whole number"));
     }
@@ -438,7 +450,16 @@ struct RawExclusions {
     reasons: Vec<String>,
 }
 
-/// `2h`, `24h`, `7d`, `90m`, `3600s` → seconds; must be positive.
+/// The largest population table read (a district and street table is a few kilobytes).
+pub const POPULATION_MAX_BYTES: u64 = 16 << 20;
+
+/// The longest deadline or limit a setting may have: a year (366 days).
+pub const MAX_DURATION_SECONDS: u64 = 366 * 86400;
+
+/// The largest `ranking.min_scored_tickets`.
+pub const MAX_MIN_SCORED_TICKETS: u64 = 1_000_000_000;
+
+/// `2h`, `24h`, `7d`, `90m`, `3600s` → seconds; must be positive and at most a year.
 pub fn parse_duration(key: &str, text: &str) -> Result<u64, UserError> {
     let bad = || {
         error::usage(format!("`{key}` = \"{text}\" is not a valid duration"))
@@ -457,7 +478,11 @@ pub fn parse_duration(key: &str, text: &str) -> Result<u64, UserError> {
     if n == 0 {
         return Err(bad());
     }
-    Ok(n * factor)
+    match n.checked_mul(factor) {
+        Some(secs) if secs <= MAX_DURATION_SECONDS => Ok(secs),
+        _ => Err(error::usage(format!("`{key}` = \"{text}\" is longer than a year"))
+            .hint("deadlines and time limits are at most 366d")),
+    }
 }
 
 impl Config {
@@ -565,6 +590,12 @@ impl Config {
             }
         }
         if let Some(n) = raw.ranking.and_then(|r| r.min_scored_tickets) {
+            if n > MAX_MIN_SCORED_TICKETS {
+                return Err(error::usage(format!(
+                    "`ranking.min_scored_tickets` = {n} is above {MAX_MIN_SCORED_TICKETS}"
+                ))
+                .hint("the number of scored tickets a unit needs to be ranked, e.g. 30"));
+            }
             m.min_scored_tickets = n;
         }
         if let Some(x) = raw.exclusions {
@@ -749,6 +780,38 @@ mod tests {
         assert!(err("[satisfaction_weights]\ndissatisfied = 1.5\n").contains("`satisfaction_weights.dissatisfied`"));
         assert!(err("[exclusions]\nreasons = [\"dup\"]\n").contains("unknown reason `dup`"));
         assert!(err("[city]\ntime_zone = \"Mars/Base\"\n").contains("`city.time_zone`"));
+    }
+
+    /// Hostile values are refused instead of turning into wrong figures: a limit of 2^63 s
+    /// (which overflowed into a negative interval) and a minimum no unit can reach.
+    #[test]
+    fn settings_have_sane_ranges() {
+        let err = |text: &str| Config::parse(text).unwrap_err().message;
+        assert!(err("[close_limit]\ngeneral = \"9223372036854775807s\"\n").contains("is longer than a year"));
+        assert!(err("[close_limit]\ngeneral = \"18446744073709551615d\"\n").contains("`close_limit.general`"));
+        assert!(err("[response_deadline]\nemergency = \"367d\"\n").contains("is longer than a year"));
+        assert_eq!(parse_duration("k", "366d").unwrap(), MAX_DURATION_SECONDS);
+        assert!(err("[ranking]\nmin_scored_tickets = 18446744073709551615\n").contains("`ranking.min_scored_tickets`"));
+        let c = Config::parse("[ranking]\nmin_scored_tickets = 1000000000\n").unwrap();
+        assert_eq!(c.metrics.min_scored_tickets, MAX_MIN_SCORED_TICKETS);
+    }
+
+    /// A population file that is a device, or not a CSV table, is refused without reading past a
+    /// cap or printing what the file holds.
+    #[test]
+    fn population_files_are_bounded_and_never_quoted() {
+        let e = Population::from_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{}", e.message);
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("shadow");
+        std::fs::write(&secret, "root:$6$secret-hash:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n").unwrap();
+        let e = Population::from_file(&secret).unwrap_err();
+        assert!(e.message.contains("is not the header `district,street,population`"), "{}", e.message);
+        assert!(!e.message.contains("secret") && !e.message.contains("root"), "{}", e.message);
+        let big = dir.path().join("big.csv");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(POPULATION_MAX_BYTES + 1).unwrap();
+        assert!(Population::from_file(&big).unwrap_err().message.contains("larger than 16 MiB"));
     }
 
     #[test]

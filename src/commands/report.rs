@@ -53,6 +53,10 @@ pub fn report(args: ReportArgs) -> Result<()> {
         config,
         config_file,
     };
+    // as `hotline run` does: one writer per output folder, and what a killed run left behind
+    // (its staging and build folders) removed before this one starts
+    let _lock = super::run::lock(&job.out)?;
+    super::run::remove_leftovers(&job.out, &job.period.label());
     let done = job.run(false)?;
     super::say(&format!("stages: {}", done.stages.line()));
     super::say(&done.summary());

@@ -47,7 +47,7 @@ impl Log {
 
 /// Hold an exclusive lock on `<out>/.hotline.lock` for the life of the returned file. The OS
 /// releases it when the process ends, however it ends (kill -9 included).
-fn lock(out: &Path) -> Result<File> {
+pub(crate) fn lock(out: &Path) -> Result<File> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(".hotline.lock");
     let mut f = OpenOptions::new()
@@ -78,7 +78,7 @@ fn lock(out: &Path) -> Result<File> {
 }
 
 /// Staging and build folders that a killed run left behind (only removed while we hold the lock).
-fn remove_leftovers(out: &Path, label: &str) {
+pub(crate) fn remove_leftovers(out: &Path, label: &str) {
     let Ok(entries) = std::fs::read_dir(out) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();

@@ -2,6 +2,7 @@
 //! reference tables and (for a period) the report's own metric tables, personal data masked,
 //! queries cancellable and bounded in time and memory, and errors that point at the problem.
 
+pub mod mask;
 pub mod output;
 pub mod repl;
 pub mod saved;
@@ -26,33 +27,29 @@ pub const PERSONAL: [&str; 3] = ["caller_id", "caller_phone", "content"];
 /// Set by the SIGINT handler of the interactive shell: cancel the running query.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Replace the registered `tickets` table by a view that masks personal data: phone numbers keep
-/// their first 3 and last 4 digits (138****5678), caller ids become a key salted per session
-/// (the same caller still groups together within one run), content is cut to 30 characters with
-/// runs of 3+ digits hidden.
+/// Replace the registered `tickets` table by a view that masks personal data (src/sqltool/mask.rs):
+/// phone numbers keep at most their first 3 and last 4 digits (138****5678), caller ids become a
+/// keyed hash under a key drawn per session (the same caller still groups together within one
+/// run), content has every number of 3+ digits hidden and is cut to 30 characters. The functions
+/// are placed in the view's plan, not registered by name: SQL cannot call them (to probe the keyed
+/// hash with guesses) and no plan or error shows the key.
 pub async fn mask_personal_data(ctx: &SessionContext) -> Result<()> {
-    let salt = format!("{:016x}", rand_salt());
-    let columns: Vec<String> = crate::schema::COLUMNS
+    use datafusion::prelude::col;
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_mut(8) {
+        chunk.copy_from_slice(&rand_salt().to_le_bytes());
+    }
+    let [caller_key, phone, text] = mask::functions(key);
+    let columns: Vec<datafusion::prelude::Expr> = crate::schema::COLUMNS
         .iter()
         .map(|c| match c.name {
-            "caller_phone" => "CASE WHEN caller_phone IS NULL THEN NULL \
-                 WHEN character_length(caller_phone) >= 8 THEN left(caller_phone, 3) || '****' || right(caller_phone, 4) \
-                 ELSE '****' END AS caller_phone"
-                .to_string(),
-            "caller_id" => {
-                "CASE WHEN caller_id IS NULL THEN NULL ELSE 'id-' || left(md5($salt || caller_id), 12) END AS caller_id"
-                    .to_string()
-            }
-            "content" => "CASE WHEN content IS NULL THEN NULL ELSE \
-                 regexp_replace(left(content, 30), '[0-9]{3,}', '***', 'g') \
-                 || CASE WHEN character_length(content) > 30 THEN '…' ELSE '' END END AS content"
-                .to_string(),
-            other => other.to_string(),
+            "caller_phone" => phone.call(vec![col("caller_phone")]).alias("caller_phone"),
+            "caller_id" => caller_key.call(vec![col("caller_id")]).alias("caller_id"),
+            "content" => text.call(vec![col("content")]).alias("content"),
+            other => col(other),
         })
         .collect();
-    let sql = format!("SELECT {} FROM tickets", columns.join(", "));
-    let df = ctx.sql(&sql).await?.with_param_values(vec![("salt".to_string(), ScalarValue::Utf8(Some(salt)))])?;
-    let view = df.into_view();
+    let view = ctx.table("tickets").await?.select(columns)?.into_view();
     // the view's plan holds the archive itself; the unmasked table is no longer reachable by name
     ctx.deregister_table("tickets")?;
     ctx.register_table("tickets", view)?;

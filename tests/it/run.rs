@@ -180,3 +180,36 @@ fn a_missing_typst_fails_with_the_install_hint_and_keeps_the_old_report() {
     let log = std::fs::read_to_string(dir.path().join("out/run.log")).unwrap();
     assert!(log.lines().last().unwrap().contains("FAILED (exit 4)"), "{log}");
 }
+
+/// `report` takes the same lock as `run` and clears what a killed run of the same period left
+/// behind (staging and build folders), and leaves other periods' folders alone.
+#[test]
+fn report_clears_a_killed_runs_leftovers_and_waits_for_no_one() {
+    let (dir, config) = setup();
+    let out_dir = dir.path().join("out");
+    for stale in [".2025Q3.tmp-dead1", ".2025Q3.build-99999", ".2025Q2.tmp-other"] {
+        std::fs::create_dir_all(out_dir.join(stale).join("district")).unwrap();
+    }
+    let report = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
+        c.current_dir(dir.path())
+            .args(["report", "--period", "2025Q3", "--archive", "archive", "--out", "out", "--no-pdf"])
+            .args(["--config", config.to_str().unwrap()])
+            .args(extra);
+        c
+    };
+    let out = report(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert_eq!(names, [".2025Q2.tmp-other", ".hotline.lock", "2025Q3"]);
+    // while a scheduled run writes the folder, a report is refused with exit 5
+    let mut first =
+        run(&config, &["--force"]).env("HOTLINE_TEST_PAUSE_BEFORE_SWAP", "30").stderr(Stdio::null()).spawn().unwrap();
+    wait_for("the run to reach its pause", || staging_ready(&out_dir));
+    let second = report(&[]).output().unwrap();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
+}

@@ -257,3 +257,22 @@ fn the_shell_reads_statements_over_several_lines() {
     // an error does not end the shell
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
 }
+
+/// The caller key is a keyed hash whose key lives inside the view's function: EXPLAIN shows the
+/// function, not the key (it showed `md5(<salt> || caller_id)` before), SQL cannot call it to
+/// probe guesses, and two runs key the same caller differently.
+#[test]
+fn no_plan_shows_the_callers_key_and_sql_cannot_call_it() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let out = sql(&a, &["--format", "csv", "EXPLAIN SELECT caller_id, caller_phone, content FROM tickets"]);
+    let plan = stdout(&out);
+    assert!(plan.contains("caller_key(") && plan.contains("mask_phone(") && plan.contains("mask_text("), "{plan}");
+    assert!(!plan.contains("md5") && !plan.contains("Utf8(\""), "{plan}");
+    for q in ["SELECT caller_key('P1')", "SELECT mask_text('13812345678')"] {
+        let out = sql(&a, &["--format", "csv", q]);
+        assert!(!out.status.success() && stderr(&out).contains("Invalid function"), "{q}: {}", stderr(&out));
+    }
+    let key = |a: &str| stdout(&sql(a, &["--format", "csv", "SELECT caller_id FROM tickets WHERE ticket_id = '1'"]));
+    assert_ne!(key(&a), key(&a));
+}
