@@ -150,7 +150,7 @@ def main():
     rounds = []  # (hotline's metric stage, {engine: the round's total})
     best, peak = None, 0.0
     for _ in range(args.repeats):
-        t, rss, err = run(base + ["--no-pdf"], env)
+        t, rss, err = run(base + ["--no-pdf", "--replace"], env)
         peak = max(peak, rss)
         st = stages(err)
         key = st.get("scan", 0) + st.get("checks", 0) + st.get("metrics", 0)

@@ -176,6 +176,11 @@ pub struct ReportArgs {
     /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
     #[arg(long)]
     pub today: Option<String>,
+    /// Remove what an earlier run published in <OUT>/<period>/ that this run does not write
+    /// again (its PDF, unit reports, units.csv, other files); without it such a run stops
+    /// before computing anything and names them
+    #[arg(long)]
+    pub replace: bool,
     /// Report language
     #[arg(long, value_enum, default_value_t = Lang::Zh)]
     pub lang: Lang,
@@ -209,6 +214,10 @@ pub struct RunArgs {
     /// Redo the report even when its inputs, settings and program are unchanged
     #[arg(long)]
     pub force: bool,
+    /// Remove what an earlier run published in the report folder that this run does not write
+    /// again (see `hotline report --help`)
+    #[arg(long)]
+    pub replace: bool,
     /// Append progress and the summary line to FILE (overrides the config's run.log)
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,

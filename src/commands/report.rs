@@ -49,6 +49,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         units,
         jobs: args.jobs.unwrap_or_else(default_jobs),
         checks: args.checks.clone(),
+        replace: args.replace,
         engine: args.engine,
         config,
         config_file,
@@ -76,6 +77,8 @@ pub struct Job {
     pub jobs: usize,
     /// The user's own data checks, run with the built-in ones before anything is computed.
     pub checks: Option<PathBuf>,
+    /// Remove what the published folder holds that this run does not write again.
+    pub replace: bool,
     /// The native one-pass scan, or the SQL files (the reference).
     pub engine: crate::args::Engine,
     pub config: Config,
@@ -197,6 +200,31 @@ impl Job {
         Ok(hash::sha256_hex(&serde_json::to_vec(&key)?))
     }
 
+    /// What the published folder `target` holds that this run would not write: the PDF, unit
+    /// reports and units.csv of a run with other options, or files someone put there.
+    fn would_remove(&self, target: &Path) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(target) else { return Vec::new() };
+        let mut writes =
+            vec!["scores.csv", "scores.json", "scores.parquet", "scores.xlsx", "monthly_bottom.csv", "manifest.json"];
+        if self.pdf {
+            writes.push("report.pdf");
+            if !self.units.is_empty() {
+                writes.push("units.csv");
+                writes.extend(self.units.iter().map(String::as_str));
+            }
+        }
+        let mut lost: Vec<String> = entries
+            .flatten()
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                if e.path().is_dir() { format!("{name}/") } else { name }
+            })
+            .filter(|n| !writes.contains(&n.trim_end_matches('/')))
+            .collect();
+        lost.sort();
+        lost
+    }
+
     /// Compute and write the report. With `skip_if_unchanged`, a target whose manifest has the
     /// same fingerprint is left as it is (the run says so).
     pub fn run(&self, skip_if_unchanged: bool) -> Result<Done> {
@@ -229,6 +257,19 @@ impl Job {
                 stages,
                 skipped_since: Some(when),
             });
+        }
+        // a later run never removes what an earlier one published, unless asked to
+        let lost = self.would_remove(&target);
+        if !lost.is_empty() && !self.replace {
+            return Err(error::usage(format!(
+                "{} holds {} that this run would not write again; publishing it would remove them",
+                target.display(),
+                lost.join(", ")
+            ))
+            .hint(
+                "ask for them again (drop --no-pdf, or add --units with their types), or pass --replace to remove them",
+            )
+            .into());
         }
         // data checks over the tickets the numbers are computed from (the year before the period
         // and the period): an error-level failure stops here, before anything is written

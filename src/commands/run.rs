@@ -128,6 +128,7 @@ fn run_logged(args: &RunArgs, config: Config, file: Option<PathBuf>, log: &mut L
         units: r.units.clone(),
         jobs: super::report::default_jobs(),
         checks: std::env::var_os("HOTLINE_CHECKS").map(PathBuf::from),
+        replace: args.replace,
         engine: crate::args::Engine::Scan,
         config,
         config_file: file,

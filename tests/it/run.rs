@@ -213,3 +213,34 @@ fn report_clears_a_killed_runs_leftovers_and_waits_for_no_one() {
     first.wait().unwrap();
     assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
 }
+
+/// A later run never removes what an earlier one published: a `--no-pdf` run over a report with
+/// unit PDFs stops before computing, names what it would remove and leaves the folder as it was;
+/// `--replace` removes them.
+#[test]
+fn a_later_run_keeps_what_an_earlier_one_published_unless_replace() {
+    let (dir, config) = setup();
+    let report = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
+        c.current_dir(dir.path())
+            .args(["report", "--period", "2025Q3", "--archive", "archive", "--out", "out"])
+            .args(["--config", config.to_str().unwrap()])
+            .args(extra);
+        c.output().unwrap()
+    };
+    let out = report(&["--units", "district"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let folder = dir.path().join("out/2025Q3");
+    let published = tree_snapshot(&folder);
+    assert!(published.iter().any(|(f, _)| f == "district/甲区.pdf"), "{published:?}");
+    let out = report(&["--no-pdf"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("district/, report.pdf, units.csv"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--replace"), "{}", stderr(&out));
+    assert_eq!(tree_snapshot(&folder), published);
+    // the same with units asked again is fine; --replace removes what is not written again
+    assert!(report(&["--units", "district"]).status.success());
+    let out = report(&["--no-pdf", "--replace"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!folder.join("report.pdf").exists() && !folder.join("district").exists());
+}
