@@ -111,6 +111,49 @@ pub fn read_only() -> SQLOptions {
     SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
 }
 
+/// The deepest nesting of expressions a statement may have (`1+1+…` with 1,000 terms is 1,000
+/// deep); deeper ones are refused with a clear error instead of exhausting the stack.
+pub const MAX_NESTING: usize = 1000;
+
+/// How deeply the expressions of `sql` nest (0 when it does not parse: the planner reports that).
+pub fn nesting(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use std::ops::ControlFlow;
+    struct Depth {
+        now: usize,
+        max: usize,
+    }
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.now += 1;
+            self.max = self.max.max(self.now);
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
+            self.now -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    // on a thread with the workers' stack: a long chain such as 1+1+… parses in a loop, but its
+    // tree is visited (and dropped) recursively
+    let sql = sql.to_string();
+    let count = move || {
+        let Ok(statements) = Parser::parse_sql(&GenericDialect {}, &sql) else { return 0 };
+        let mut d = Depth { now: 0, max: 0 };
+        let _ = statements.visit(&mut d);
+        d.max
+    };
+    std::thread::Builder::new()
+        .stack_size(crate::commands::WORKER_STACK_BYTES)
+        .spawn(count)
+        .ok()
+        .and_then(|t| t.join().ok())
+        .unwrap_or(usize::MAX)
+}
+
 /// Run one statement with bound parameters; Ctrl-C (in the shell) or the timeout cancels it.
 pub fn run(
     rt: &tokio::runtime::Runtime,
@@ -119,6 +162,14 @@ pub fn run(
     params: Vec<(String, ScalarValue)>,
     timeout: Option<Duration>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let depth = nesting(sql);
+    if depth > MAX_NESTING {
+        return Err(error::usage(format!(
+            "the statement nests its expressions {depth} levels deep; at most {MAX_NESTING} are planned"
+        ))
+        .hint("split the expression (a CTE per part), or use an aggregate such as sum() over rows instead of one long sum")
+        .into());
+    }
     let ctx = ctx.clone();
     let text = sql.to_string();
     let task = rt.spawn(async move {

@@ -276,3 +276,19 @@ fn no_plan_shows_the_callers_key_and_sql_cannot_call_it() {
     let key = |a: &str| stdout(&sql(a, &["--format", "csv", "SELECT caller_id FROM tickets WHERE ticket_id = '1'"]));
     assert_ne!(key(&a), key(&a));
 }
+
+/// A long chain of terms is answered up to the nesting limit and refused beyond it with a clear
+/// error (it overflowed the stack and aborted the process before).
+#[test]
+fn deep_expressions_are_answered_or_refused_never_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let chain = |n: usize| format!("SELECT {} AS x", vec!["1"; n].join("+"));
+    let out = sql(&a, &["--format", "csv", &chain(900)]);
+    assert_eq!(stdout(&out), "x\n900\n", "{}", stderr(&out));
+    let file = d.path().join("deep.sql");
+    std::fs::write(&file, chain(50_000)).unwrap();
+    let out = sql(&a, &["--format", "csv", "-f", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nests its expressions 50000 levels deep"), "{}", stderr(&out));
+}
