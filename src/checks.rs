@@ -2,8 +2,9 @@
 //! severity. Built-in ones live in queries/checks/; users add their own folder. `hotline check`
 //! prints them; `report` runs them first and refuses to publish on an `error`.
 //!
-//! A check reads the view `checked` (the archive, or the report's window of it) and the
-//! reference tables (`population`). Its header says what it is:
+//! A check reads the view `checked` (the archive, or the report's window of it, with the
+//! personal-data columns masked as `hotline sql` masks them) and the reference tables
+//! (`population`). Its header says what it is:
 //!
 //! ```sql
 //! -- check: duplicate_ticket_id
@@ -195,6 +196,8 @@ pub async fn register_checked(
             .with_param_values(vec![("start", crate::queries::ts(a)), ("end", crate::queries::ts(b))])?,
         None => ctx.sql("SELECT * FROM tickets").await?,
     };
+    // a check of the user's may select any column: the personal ones are masked as in `hotline sql`
+    let df = crate::sqltool::masked(df)?;
     ctx.deregister_table("checked")?;
     ctx.register_table("checked", df.into_view())?;
     let days = ctx

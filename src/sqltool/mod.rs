@@ -34,6 +34,16 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// are placed in the view's plan, not registered by name: SQL cannot call them (to probe the keyed
 /// hash with guesses) and no plan or error shows the key.
 pub async fn mask_personal_data(ctx: &SessionContext) -> Result<()> {
+    let view = masked(ctx.table("tickets").await?)?.into_view();
+    // the view's plan holds the archive itself; the unmasked table is no longer reachable by name
+    ctx.deregister_table("tickets")?;
+    ctx.register_table("tickets", view)?;
+    Ok(())
+}
+
+/// The rows of `tickets` (all the canonical columns) with the personal-data columns masked as
+/// [`mask_personal_data`] says, under a key of its own.
+pub fn masked(tickets: datafusion::prelude::DataFrame) -> Result<datafusion::prelude::DataFrame> {
     use datafusion::prelude::col;
     let mut key = [0u8; 32];
     for chunk in key.chunks_mut(8) {
@@ -49,11 +59,7 @@ pub async fn mask_personal_data(ctx: &SessionContext) -> Result<()> {
             other => col(other),
         })
         .collect();
-    let view = ctx.table("tickets").await?.select(columns)?.into_view();
-    // the view's plan holds the archive itself; the unmasked table is no longer reachable by name
-    ctx.deregister_table("tickets")?;
-    ctx.register_table("tickets", view)?;
-    Ok(())
+    Ok(tickets.select(columns)?)
 }
 
 fn rand_salt() -> u64 {

@@ -292,3 +292,22 @@ fn deep_expressions_are_answered_or_refused_never_a_crash() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("nests its expressions 50000 levels deep"), "{}", stderr(&out));
 }
+
+/// A check of the user's that selects the personal-data columns shows them masked, on stderr
+/// and in the JSON report alike.
+#[test]
+fn a_custom_check_sees_personal_data_masked() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let checks = d.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(
+        checks.join("leak.sql"),
+        "-- severity: warn\nSELECT caller_phone, caller_id, content FROM checked ORDER BY ticket_id",
+    )
+    .unwrap();
+    let out = hotline(&["check", "--archive", &a, "--checks", checks.to_str().unwrap(), "--format", "json"]);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(text.contains("caller_phone=138****5678"), "{text}");
+    assert!(!text.contains("13800005678") && !text.contains("caller_id=P1"), "{text}");
+}
