@@ -134,6 +134,13 @@ pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Prob
             (ColType::Timestamp, None) => Cell::T(None),
             (ColType::Timestamp, Some(v)) => match parse_timestamp(&v, &m.source.timestamp_formats) {
                 Some(t) if sentinel(&t) => Cell::T(None),
+                Some(t) if !plausible(&t) => {
+                    let (from, to) = plausible_window();
+                    return Err(problem(
+                        c.name,
+                        format!("`{v}` is outside the plausible times {from} to {to} (a typo or a placeholder date)"),
+                    ));
+                }
                 Some(t) => Cell::T(Some(t)),
                 None => {
                     return Err(problem(
@@ -186,6 +193,19 @@ pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Prob
         return Err(problem("closed_at", format!("closed_at {c} is before dispatched_at {d}")));
     }
     Ok(row)
+}
+
+/// Times an archive may hold: from 2000-01-01 to a year after today (12345 hotlines started in
+/// the 2000s; a later time is a typo or a placeholder, such as 0001-01-01 or 9999-12-31).
+pub fn plausible_window() -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let today = chrono::Local::now().date_naive();
+    let to = today.checked_add_months(chrono::Months::new(12)).unwrap_or(today);
+    (chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"), to)
+}
+
+fn plausible(t: &NaiveDateTime) -> bool {
+    let (from, to) = plausible_window();
+    t.date() >= from && t.date() < to
 }
 
 fn ticket_id(row: &Row) -> &str {
@@ -631,6 +651,14 @@ mod tests {
         let mut no_time = good.fields.clone();
         no_time.insert("受理时间".into(), "三月一日".into());
         assert_eq!(convert(&m, &read::Record { line: 9, fields: no_time }).unwrap_err().column, "received_at");
+
+        // a time outside 2000 … a year after today is quarantined, not put in partition year=1
+        for (column, value) in [("受理时间", "0001-01-01 08:00:00"), ("派单时间", "9999-12-31 00:00:00")] {
+            let mut far = good.fields.clone();
+            far.insert(column.into(), value.into());
+            let p = convert(&m, &read::Record { line: 10, fields: far }).unwrap_err();
+            assert!(p.reason.contains("outside the plausible times 2000-01-01"), "{}", p.reason);
+        }
     }
 
     #[test]
