@@ -175,16 +175,24 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             if !is_interval(low, schema) && !is_interval(high, schema) {
                 return Ok(Transformed::no(e));
             }
-            let bound = |b: &Expr| -> Result<(Expr, Expr)> {
-                if is_interval(b, schema) {
-                    as_duration(d.clone(), unit, b, schema)
-                } else {
-                    Ok((d.clone(), b.clone()))
-                }
+            let bounds = |d: &Expr, unit: TimeUnit| -> Result<[(Expr, Expr); 2]> {
+                let bound = |b: &Expr| {
+                    if is_interval(b, schema) {
+                        as_duration(d.clone(), unit, b, schema)
+                    } else {
+                        Ok((d.clone(), b.clone()))
+                    }
+                };
+                Ok([bound(low)?, bound(high)?])
             };
-            let ((d_low, low), (d_high, high)) = (bound(low)?, bound(high)?);
-            // both bounds in the duration's unit, unless one of them needed nanoseconds
-            let d = if d_low == d_high { d_low } else { return Ok(Transformed::no(e)) };
+            let [(d_low, low), (d_high, high)] = bounds(&d, unit)?;
+            // both bounds in the duration's unit; when one needed nanoseconds, both in nanoseconds
+            let [(d, low), (_, high)] = if d_low == d_high {
+                [(d_low, low), (d_high, high)]
+            } else {
+                let ns = d.cast_to(&DataType::Duration(TimeUnit::Nanosecond), schema)?;
+                bounds(&ns, TimeUnit::Nanosecond)?
+            };
             Ok(Transformed::yes(Expr::Between(Between::new(Box::new(d), *negated, Box::new(low), Box::new(high)))))
         }
         _ => Ok(Transformed::no(e)),

@@ -197,10 +197,14 @@ pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Prob
 
 /// Times an archive may hold: from 2000-01-01 to a year after today (12345 hotlines started in
 /// the 2000s; a later time is a typo or a placeholder, such as 0001-01-01 or 9999-12-31).
+/// Taken once per process: every timestamp cell of an import is checked against it.
 pub fn plausible_window() -> (chrono::NaiveDate, chrono::NaiveDate) {
-    let today = chrono::Local::now().date_naive();
-    let to = today.checked_add_months(chrono::Months::new(12)).unwrap_or(today);
-    (chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"), to)
+    static WINDOW: std::sync::OnceLock<(chrono::NaiveDate, chrono::NaiveDate)> = std::sync::OnceLock::new();
+    *WINDOW.get_or_init(|| {
+        let today = chrono::Local::now().date_naive();
+        let to = today.checked_add_months(chrono::Months::new(12)).unwrap_or(today);
+        (chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date"), to)
+    })
 }
 
 fn plausible(t: &NaiveDateTime) -> bool {

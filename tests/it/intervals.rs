@@ -61,6 +61,9 @@ fn every_comparison_with_the_duration_on_either_side() {
         (format!("{D} BETWEEN INTERVAL '1 day' AND INTERVAL '7 days'"), "true"),
         (format!("{D} BETWEEN INTERVAL '1 day' AND INTERVAL '3 days'"), "false"),
         (format!("{D} NOT BETWEEN INTERVAL '1 day' AND INTERVAL '3 days'"), "true"),
+        // one bound finer than the duration's µs: both compared in nanoseconds
+        (format!("{D} BETWEEN INTERVAL '4 days' AND INTERVAL '5 days 0.000000001 seconds'"), "true"),
+        (format!("{D} BETWEEN INTERVAL '5 days 0.000000001 seconds' AND INTERVAL '6 days'"), "false"),
         // + and − keep a duration: 5 days + 1 hour = 121 hours
         (format!("{D} + INTERVAL '1 hour' = INTERVAL '121 hours'"), "true"),
         (format!("INTERVAL '1 hour' + {D} > INTERVAL '5 days'"), "true"),
