@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what hotline's PDFs and tests need, when missing: Noto CJK fonts and poppler-utils
-# (Debian packages), and the pinned typst-cli (from crates.io, ~15 min to build once).
+# (Debian packages), the pinned typst-cli (from crates.io, ~15 min to build once), and DuckDB's
+# Python package for the differential tests (tests/it/difftest.rs).
 set -euo pipefail
 TYPST_VERSION=0.15.1
+DUCKDB_VERSION=2.0.1
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -25,4 +27,11 @@ if ! "$typst_bin" --version 2>/dev/null | grep -q "typst $TYPST_VERSION"; then
   # a target dir of its own, so the project's CARGO_TARGET_DIR is not filled with typst's build
   CARGO_TARGET_DIR="${HOME}/.cache/typst-cli-build" cargo install --locked --quiet "typst-cli@$TYPST_VERSION"
 fi
-echo "install-deps: fonts, poppler-utils and typst $TYPST_VERSION are present" >&2
+python="${HOTLINE_PYTHON:-python3}"
+if ! "$python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null; then
+  echo "install-deps: installing duckdb $DUCKDB_VERSION for $python (pip)" >&2
+  command -v "$python" >/dev/null 2>&1 || { $SUDO apt-get install -y -qq python3 python3-pip >/dev/null; }
+  "$python" -m pip install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION" 2>/dev/null \
+    || "$python" -m pip install --quiet --disable-pip-version-check --user --break-system-packages "duckdb==$DUCKDB_VERSION"
+fi
+echo "install-deps: fonts, poppler-utils, typst $TYPST_VERSION and duckdb $DUCKDB_VERSION are present" >&2

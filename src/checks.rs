@@ -165,6 +165,14 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
     let mut out = Vec::new();
     for c in checks {
         let t = std::time::Instant::now();
+        if let Some(e) = crate::rules::misread_distinct_from(&c.sql) {
+            return Err(crate::error::usage(format!(
+                "the check {} ({}): `{e}` would compare with everything after DISTINCT FROM",
+                c.name, c.source
+            ))
+            .hint("put the comparison in parentheses: (a IS DISTINCT FROM b) OR …")
+            .into());
+        }
         let df = ctx.sql(&c.sql).await.with_context(|| format!("planning the check {} ({})", c.name, c.source))?;
         let failing =
             df.clone().count().await.with_context(|| format!("running the check {} ({})", c.name, c.source))?;
