@@ -77,6 +77,10 @@ pub struct CheckArgs {
     /// Date that `last-*` periods are relative to (YYYY-MM-DD; default: today)
     #[arg(long)]
     pub today: Option<String>,
+    /// Record the archive's files as they are now in its manifest.json (after an edit made on
+    /// purpose), instead of stopping because they differ from what import or generate wrote
+    #[arg(long)]
+    pub accept_changes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -254,9 +258,9 @@ pub struct SqlArgs {
     pub period: Option<String>,
     #[command(flatten)]
     pub archive: ArchiveArgs,
-    /// Output format
-    #[arg(long, short = 'F', value_enum, default_value_t = SqlFormat::Table)]
-    pub format: SqlFormat,
+    /// Output format (default: from the --output file's extension, else table)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SqlFormat>,
     /// Write the result to FILE (atomically) instead of stdout
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -310,4 +314,21 @@ pub enum SqlFormat {
     Parquet,
     /// Excel workbook (to a file or a pipe)
     Xlsx,
+}
+
+impl SqlFormat {
+    /// The format a file name asks for by its extension (`.csv`, `.json`, `.ndjson` / `.jsonl`,
+    /// `.parquet`, `.xlsx`, `.txt` for the table), if any.
+    pub fn of_file(path: &std::path::Path) -> Option<SqlFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => SqlFormat::Csv,
+            "json" => SqlFormat::Json,
+            "ndjson" | "jsonl" => SqlFormat::Ndjson,
+            "parquet" => SqlFormat::Parquet,
+            "xlsx" => SqlFormat::Xlsx,
+            "txt" => SqlFormat::Table,
+            _ => return None,
+        })
+    }
 }

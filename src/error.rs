@@ -71,7 +71,15 @@ fn find(err: &anyhow::Error) -> Option<&UserError> {
 
 /// Exit code for an error: the kind of the first [`UserError`] in the chain, else 1.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    find(err).map(|u| u.kind.exit_code()).unwrap_or(1)
+    find(err).map(|u| u.kind.exit_code()).unwrap_or_else(|| if damaged_input(err) { Kind::Data.exit_code() } else { 1 })
+}
+
+/// A Parquet or Arrow decoding error anywhere in the chain: the input is bad, not the program.
+fn damaged_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<datafusion::parquet::errors::ParquetError>().is_some()
+            || e.downcast_ref::<datafusion::error::DataFusionError>().is_some_and(crate::engine::is_damaged_input)
+    })
 }
 
 /// Print `error: outer: inner: …` and the hint, if any, to stderr.
@@ -81,4 +89,9 @@ pub fn print(err: &anyhow::Error) {
     if let Some(hint) = find(err).and_then(|u| u.hint.as_deref()) {
         eprintln!("hint: {hint}");
     }
+}
+
+/// A path as messages show it: absolute, so a message names the file whatever the working folder.
+pub fn shown(path: &std::path::Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }

@@ -856,6 +856,7 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let name = opts.out.file_name().and_then(|n| n.to_str()).unwrap_or("archive");
     let tmp = tempfile::Builder::new().prefix(&format!(".{name}.tmp-")).tempdir_in(parent)?;
+    let _staged = crate::cleanup::stage(tmp.path());
 
     let mut summary = Summary::default();
     for &year in &opts.years {
@@ -883,6 +884,8 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
         summary.files += results.len();
         summary.bytes += b;
     }
+    // the archive's manifest: each file's size, rows and SHA-256, verified by every later read
+    crate::manifest::record(tmp.path())?;
     replace_dir(tmp.keep(), &opts.out)?;
     Ok(summary)
 }

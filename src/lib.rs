@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod checks;
+pub mod cleanup;
 pub mod commands;
 pub mod config;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod export;
 pub mod generate;
 pub mod hash;
 pub mod import;
+pub mod manifest;
 pub mod metrics;
 pub mod period;
 pub mod queries;

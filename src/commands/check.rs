@@ -23,10 +23,26 @@ pub fn check(args: CheckArgs) -> Result<()> {
     let rt = super::runtime()?;
     let ctx = engine::session();
     let archive = rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
+    if args.accept_changes {
+        if !archive.root.is_dir() {
+            return Err(
+                error::usage("--accept-changes records the manifest of an archive folder, not of one file").into()
+            );
+        }
+        let m = crate::manifest::record(&archive.root)?;
+        super::say(&format!(
+            "recorded {} files ({} tickets) in {}",
+            m.files.len(),
+            m.files.iter().map(|f| f.rows).sum::<u64>(),
+            error::shown(&archive.root.join(crate::manifest::NAME))
+        ));
+    } else if let Some(w) = crate::manifest::verify(&archive)?.warning {
+        super::say(&w);
+    }
     crate::metrics::register(&ctx, "population", vec![crate::config::population_batch(&config.metrics.population)?])?;
     rt.block_on(checks::register_checked(&ctx, range))?;
-    let nulls = rt.block_on(checks::null_shares(&ctx))?;
-    let outcomes = rt.block_on(checks::run(&ctx, &list))?;
+    let nulls = rt.block_on(checks::null_shares(&ctx)).map_err(|e| engine::name_damage(&archive, e))?;
+    let outcomes = rt.block_on(checks::run(&ctx, &list)).map_err(|e| engine::name_damage(&archive, e))?;
     let rows = nulls.first().map(|n| n.2).unwrap_or(0);
     let errors = outcomes.iter().filter(|o| o.is_error()).count();
     let warnings = outcomes.iter().filter(|o| o.failing > 0 && !o.is_error()).count();

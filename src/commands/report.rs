@@ -31,6 +31,8 @@ pub fn today(flag: Option<&str>, config: &Config) -> Result<NaiveDate> {
 }
 
 pub fn report(args: ReportArgs) -> Result<()> {
+    // a kill between staging and publishing removes the staging folders (src/cleanup.rs)
+    crate::cleanup::on_termination();
     let (config, config_file) = Config::load(args.config.as_deref())?;
     if let Some(f) = &config_file {
         super::say(&format!("using settings from {}", f.display()));
@@ -240,7 +242,13 @@ impl Job {
         let rt = super::runtime()?;
         let ctx = engine::session();
         let archive = rt.block_on(engine::register_archive(&ctx, &self.archive))?;
-        let inputs = input_files(&archive)?;
+        // every archive file hashed and checked against the archive's manifest (exit 3 on a change)
+        let verified = crate::manifest::verify(&archive)?;
+        if let Some(w) = &verified.warning {
+            super::say(w);
+        }
+        let inputs: Vec<serde_json::Value> =
+            verified.files.iter().map(serde_json::to_value).collect::<std::result::Result<_, _>>()?;
         let fingerprint = self.fingerprint(&inputs)?;
         if skip_if_unchanged && let Some(when) = unchanged_since(&target, &fingerprint) {
             return Ok(Done {
@@ -278,11 +286,16 @@ impl Job {
         metrics::register(&ctx, "population", vec![crate::config::population_batch(&settings.population)?])?;
         let window = (period.year_earlier().start, period.end);
         let scanned = match self.engine {
-            crate::args::Engine::Scan => Some(crate::scan::scan(&archive, &crate::scan::Spec::new(period, &settings))?),
+            crate::args::Engine::Scan => Some(
+                crate::scan::scan(&archive, &crate::scan::Spec::new(period, &settings))
+                    .map_err(|e| engine::name_damage(&archive, e))?,
+            ),
             crate::args::Engine::Sql => None,
         };
         stages.lap("scan", &mut lap);
-        let check_outcomes = rt.block_on(crate::checks::run_window(&ctx, &check_list, window, scanned.as_ref()))?;
+        let check_outcomes = rt
+            .block_on(crate::checks::run_window(&ctx, &check_list, window, scanned.as_ref()))
+            .map_err(|e| engine::name_damage(&archive, e))?;
         if let Some(e) = crate::checks::refuse(&check_outcomes) {
             return Err(e.into());
         }
@@ -293,7 +306,9 @@ impl Job {
             ));
         }
         stages.lap("checks", &mut lap);
-        let m = rt.block_on(metrics::compute(&ctx, period, &settings, scanned.as_ref()))?;
+        let m = rt
+            .block_on(metrics::compute(&ctx, period, &settings, scanned.as_ref()))
+            .map_err(|e| engine::name_damage(&archive, e))?;
         drop(scanned);
         stages.lap("metrics", &mut lap);
         if m.city.tickets == 0 {
@@ -317,6 +332,7 @@ impl Job {
 
         std::fs::create_dir_all(&self.out).with_context(|| format!("creating {}", self.out.display()))?;
         let staging = tempfile::Builder::new().prefix(&format!(".{label}.tmp-")).tempdir_in(&self.out)?;
+        let _staged = crate::cleanup::stage(staging.path());
         let dir = staging.path();
 
         let timestamp = creation_timestamp(period);
@@ -355,6 +371,7 @@ impl Job {
             // per process, so typst children of a killed run cannot write into the next run's folder
             let build = self.out.join(format!(".{label}.build-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&build);
+            let _staged_build = crate::cleanup::stage(&build);
             std::fs::create_dir_all(&build)?;
             std::fs::write(build.join("data.json"), serde_json::to_vec_pretty(&data)?)?;
             std::fs::write(build.join("report.typ"), render::typst_source(self.lang, render::SECTIONS)?)?;
@@ -474,25 +491,6 @@ fn unchanged_since(target: &Path, fingerprint: &str) -> Option<String> {
         }
     }
     m["run"]["started_at"].as_str().map(str::to_string)
-}
-
-/// Each archive file with its path (relative to the archive), size, rows and SHA-256.
-fn input_files(archive: &engine::Archive) -> Result<Vec<serde_json::Value>> {
-    use rayon::prelude::*;
-    archive
-        .files
-        .par_iter()
-        .map(|f| -> Result<serde_json::Value> {
-            let rel = f.path.strip_prefix(&archive.root).unwrap_or(&f.path);
-            let rel = if rel.as_os_str().is_empty() { f.path.file_name().map(Path::new).unwrap_or(rel) } else { rel };
-            Ok(json!({
-                "path": rel.display().to_string(),
-                "bytes": f.bytes,
-                "rows": f.rows,
-                "sha256": hash::file_sha256(&f.path)?,
-            }))
-        })
-        .collect()
 }
 
 /// PDF creation time: SOURCE_DATE_EPOCH if set, else midnight after the period ends, so two

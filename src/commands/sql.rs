@@ -21,6 +21,7 @@ pub fn sql(args: SqlArgs) -> Result<()> {
     let limit = engine::parse_size(&args.memory_limit).ok_or_else(|| {
         error::usage(format!("--memory-limit `{}` is not a size", args.memory_limit)).hint("for example 4G, 512M")
     })?;
+    let format = output_format(args.format, args.output.as_deref())?;
     let timeout = match args.timeout {
         Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
         Some(t) => return Err(error::usage(format!("--timeout {t}: must be a positive number of seconds")).into()),
@@ -48,7 +49,10 @@ pub fn sql(args: SqlArgs) -> Result<()> {
 
     let rt = super::runtime()?;
     let ctx = engine::session_with_memory_limit(limit)?;
-    rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
+    let archive = rt.block_on(engine::register_archive(&ctx, &args.archive.archive))?;
+    if let Some(w) = crate::manifest::verify(&archive)?.warning {
+        super::say(&w);
+    }
     if let Some(p) = &args.period {
         let period = crate::period::Period::parse(p, today)?;
         let m = rt.block_on(crate::metrics::compute(&ctx, &period, &config.metrics, None))?;
@@ -66,44 +70,69 @@ pub fn sql(args: SqlArgs) -> Result<()> {
     }
 
     let Some((text, what)) = statement else {
-        let shell = sqltool::repl::Shell { rt: &rt, ctx: &ctx, format: args.format, max_rows: args.max_rows, timeout };
-        return shell.run();
+        let result = sqltool::repl::Shell { rt: &rt, ctx: &ctx, format, max_rows: args.max_rows, timeout }.run();
+        // a query the shell cancelled may still be winding down on a worker: `\q` does not wait for it
+        rt.shutdown_background();
+        return result;
     };
     let params = saved::bind(&text, &what, &given, today)?;
     let text = text.trim().trim_end_matches(';').to_string();
-    let (schema, batches) = sqltool::run(&rt, &ctx, &text, params, timeout)?;
+    let ran = sqltool::run(&rt, &ctx, &text, params, timeout);
+    // a query stopped by --timeout may still be winding down on a worker: do not wait for it
+    rt.shutdown_background();
+    let (schema, batches) = ran.map_err(|e| engine::name_damage(&archive, e))?;
 
-    let binary = matches!(args.format, SqlFormat::Parquet | SqlFormat::Xlsx);
+    let binary = matches!(format, SqlFormat::Parquet | SqlFormat::Xlsx);
     let total = output::rows(&batches);
     let shown = match &args.output {
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-            let shown = output::write(&mut tmp, &schema, &batches, args.format, args.max_rows)?;
+            let shown = output::write(&mut tmp, &schema, &batches, format, args.max_rows)?;
             tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
             super::say(&format!("wrote {} ({} rows)", path.display(), total));
             shown
         }
         None => {
             if binary && std::io::stdout().is_terminal() {
-                return Err(error::usage(format!("refusing to write {:?} to a terminal", args.format).to_lowercase())
+                return Err(error::usage(format!("refusing to write {format:?} to a terminal").to_lowercase())
                     .hint("use --output FILE, or redirect stdout to a file")
                     .into());
             }
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            match output::write(&mut out, &schema, &batches, args.format, args.max_rows) {
+            match output::write(&mut out, &schema, &batches, format, args.max_rows) {
                 Ok(n) => n,
                 Err(e) if is_broken_pipe(&e) => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
     };
-    if args.format == SqlFormat::Table {
+    if format == SqlFormat::Table {
         super::say(&output::footer(total, shown));
     }
     Ok(())
+}
+
+/// The output format: --format, else the --output file's extension, else the table; a file name
+/// whose extension says another format than --format is refused (CSV text in `q.xlsx` opens as a
+/// broken workbook).
+fn output_format(given: Option<SqlFormat>, output: Option<&std::path::Path>) -> Result<SqlFormat> {
+    let by_name = output.and_then(SqlFormat::of_file);
+    match (given, by_name) {
+        (Some(f), Some(n)) if f != n => Err(error::usage(format!(
+            "--output {} has the extension of {}, but --format {} was asked for",
+            output.map(|p| p.display().to_string()).unwrap_or_default(),
+            format!("{n:?}").to_lowercase(),
+            format!("{f:?}").to_lowercase()
+        ))
+        .hint("drop --format (the file's extension decides), or give the file the format's extension")
+        .into()),
+        (Some(f), _) => Ok(f),
+        (None, Some(n)) => Ok(n),
+        (None, None) => Ok(SqlFormat::Table),
+    }
 }
 
 fn list(args: &SqlArgs) -> Result<()> {

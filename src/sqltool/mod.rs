@@ -176,6 +176,14 @@ pub fn run(
         .hint("split the expression (a CTE per part), or use an aggregate such as sum() over rows instead of one long sum")
         .into());
     }
+    if let Some(e) = crate::rules::misread_distinct_from(sql) {
+        return Err(error::usage(format!(
+            "`{e}` would be read as a comparison with everything after DISTINCT FROM (DataFusion's parser does \
+             not stop at AND / OR there), which is not what it says"
+        ))
+        .hint("put the comparison in parentheses: (a IS DISTINCT FROM b) OR …")
+        .into());
+    }
     let ctx = ctx.clone();
     let text = sql.to_string();
     let task = rt.spawn(async move {
@@ -190,7 +198,14 @@ pub fn run(
     loop {
         if task.is_finished() {
             let result = rt.block_on(task).context("the query task failed")?;
-            return result.map_err(|e| explain(sql, &e.to_string()).into());
+            return result.map_err(|e| {
+                if crate::engine::is_damaged_input(&e) {
+                    // the caller names the damaged file (engine::name_damage); exit 3, not a usage error
+                    anyhow::Error::from(e).context("the query failed reading the archive")
+                } else {
+                    explain(sql, &e.to_string()).into()
+                }
+            });
         }
         if INTERRUPTED.swap(false, Ordering::SeqCst) {
             task.abort();
@@ -211,6 +226,8 @@ pub fn run(
 /// A SQL error as the user should see it: read-only refusals said plainly, the position of a
 /// syntax error shown under the statement, and the closest names for an unknown column or table.
 pub fn explain(sql: &str, message: &str) -> UserError {
+    // an error of one of our rules comes wrapped in the rule's name ("duration_intervals\ncaused by\n…")
+    let message = message.rsplit("\ncaused by\n").next().unwrap_or(message);
     let first = message.lines().next().unwrap_or(message);
     if message.contains("DDL not supported")
         || message.contains("DML not supported")
@@ -223,6 +240,16 @@ pub fn explain(sql: &str, message: &str) -> UserError {
     if message.contains("Resources exhausted") || message.contains("Not enough memory") {
         return error::data(format!("the query needs more memory than --memory-limit allows ({first})"))
             .hint("raise --memory-limit (default 4G), or sort / group fewer and narrower columns (long text such as `content` costs the most)");
+    }
+    if message.contains("Physical plan does not support logical expression InSubquery")
+        || message.contains("Physical plan does not support logical expression Exists")
+        || message.contains("Physical plan does not support logical expression ScalarSubquery")
+    {
+        return error::usage(
+            "a subquery (IN (SELECT …), EXISTS (…)) can stand only as a condition of WHERE, alone or joined by AND; \
+             here it is inside an expression (CASE, OR, NOT, an aggregate or the select list)",
+        )
+        .hint("join the subquery instead: LEFT JOIN (SELECT DISTINCT street FROM streets WHERE …) s ON s.street = tickets.street, then test s.street IS NOT NULL");
     }
     let mut text = format!("query failed: {}", message.trim());
     if let Some((line, col)) = position(message)

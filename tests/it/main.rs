@@ -1,8 +1,10 @@
 //! All integration tests in one binary (one link step, shared helpers).
 
+mod chaos;
 mod cli;
 mod common;
 mod context;
+mod difftest;
 mod exports;
 mod import;
 mod intervals;

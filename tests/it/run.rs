@@ -167,6 +167,34 @@ fn kill_9_in_the_middle_leaves_the_previous_report_and_the_next_run_finishes() {
     assert_eq!(snapshot(&report).len(), good.len());
 }
 
+/// SIGTERM (a scheduler's stop) while the new report is staged: the staging and build folders
+/// are removed before the process exits with 128 + 15, and the published report is untouched.
+#[test]
+fn sigterm_in_the_middle_removes_the_staging_folders_before_exiting() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let (dir, config) = setup();
+    let out_dir = dir.path().join("out");
+    assert!(run(&config, &[]).output().unwrap().status.success());
+    let report = out_dir.join("2025Q3");
+    let good = snapshot(&report);
+    let child =
+        run(&config, &["--force"]).env("HOTLINE_TEST_PAUSE_BEFORE_SWAP", "30").stderr(Stdio::piped()).spawn().unwrap();
+    wait_for("the run to reach its pause", || staging_ready(&out_dir));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stopped by SIGTERM"), "{}", stderr(&out));
+    let leftovers: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".2025Q3"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(snapshot(&report), good, "the published report changed");
+}
+
 #[test]
 fn a_missing_typst_fails_with_the_install_hint_and_keeps_the_old_report() {
     let (dir, config) = setup();
