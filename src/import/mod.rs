@@ -106,6 +106,9 @@ fn allowed(column: &str) -> Option<&'static [&'static str]> {
 
 /// Map and validate one source record.
 pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Problem> {
+    if let Some(p) = &rec.problem {
+        return Err(problem("row", p.clone()));
+    }
     let mut row: Row = Vec::with_capacity(COLUMNS.len());
     for c in COLUMNS {
         let raw: Option<String> = match m.constants.get(c.name) {
@@ -467,6 +470,7 @@ pub fn import(o: &Options, say: &dyn Fn(&str)) -> Result<Summary> {
 fn reason_kind(reason: &str) -> String {
     let cut = reason.find('`').map(|i| &reason[..i]).unwrap_or(reason);
     let cut = cut.split(" (formats").next().unwrap_or(cut);
+    let cut = cut.split(';').next().unwrap_or(cut);
     // "closed_at 2025-01-02 … is before" → "is before received_at"
     if let Some(i) = reason.find(" is before ") {
         let what = reason[i + 11..].split(' ').next().unwrap_or("");
@@ -531,6 +535,7 @@ fn rebuild(
     std::fs::create_dir_all(parent)?;
     let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or("archive");
     let staging = tempfile::Builder::new().prefix(&format!(".{name}.import-")).tempdir_in(parent)?;
+    let _staged = crate::cleanup::stage(staging.path());
     let existing: Vec<PathBuf> =
         if archive.exists() { crate::engine::list_parquet(archive).unwrap_or_default() } else { vec![] };
     let mut old_in: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
@@ -582,6 +587,10 @@ fn rebuild(
         std::fs::create_dir_all(&dir)?;
         write_parquet(&dir.join("part-0.parquet"), &sorted)?;
     }
+    // the archive's manifest (every file, the untouched ones too), swapped in with the files
+    if crate::engine::list_parquet(staging.path()).is_ok() {
+        crate::manifest::record(staging.path())?;
+    }
     crate::generate::replace_dir(staging.keep(), archive)
 }
 
@@ -590,6 +599,7 @@ fn write_quarantine(path: &Path, rows: &[Quarantined]) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("csv.tmp");
+    let _staged = crate::cleanup::stage(&tmp);
     {
         let mut w = csv::Writer::from_path(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         w.write_record(["source_file", "line", "column", "reason", "record"])?;
@@ -614,7 +624,11 @@ mod tests {
     use super::*;
 
     fn rec(pairs: &[(&str, &str)]) -> read::Record {
-        read::Record { line: 2, fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        read::Record {
+            line: 2,
+            fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            problem: None,
+        }
     }
 
     #[test]
@@ -642,36 +656,29 @@ mod tests {
 
         let mut bad = good.fields.clone();
         bad.insert("回访结果".into(), "很满意".into());
-        let p = convert(&m, &read::Record { line: 7, fields: bad }).unwrap_err();
+        let p = convert(&m, &read::Record { line: 7, fields: bad, problem: None }).unwrap_err();
         assert_eq!(p.column, "satisfaction");
         assert!(p.reason.contains("unknown value `很满意`"), "{}", p.reason);
 
         let mut early = good.fields.clone();
         early.insert("派单时间".into(), "2025-02-28 09:00:00".into());
-        let p = convert(&m, &read::Record { line: 8, fields: early }).unwrap_err();
+        let p = convert(&m, &read::Record { line: 8, fields: early, problem: None }).unwrap_err();
         assert_eq!(p.column, "dispatched_at");
         assert!(p.reason.contains("before received_at"), "{}", p.reason);
 
         let mut no_time = good.fields.clone();
         no_time.insert("受理时间".into(), "三月一日".into());
-        assert_eq!(convert(&m, &read::Record { line: 9, fields: no_time }).unwrap_err().column, "received_at");
+        assert_eq!(
+            convert(&m, &read::Record { line: 9, fields: no_time, problem: None }).unwrap_err().column,
+            "received_at"
+        );
 
         // a time outside 2000 … a year after today is quarantined, not put in partition year=1
         for (column, value) in [("受理时间", "0001-01-01 08:00:00"), ("派单时间", "9999-12-31 00:00:00")] {
             let mut far = good.fields.clone();
             far.insert(column.into(), value.into());
-            let p = convert(&m, &read::Record { line: 10, fields: far }).unwrap_err();
+            let p = convert(&m, &read::Record { line: 10, fields: far, problem: None }).unwrap_err();
             assert!(p.reason.contains("outside the plausible times 2000-01-01"), "{}", p.reason);
         }
-    }
-
-    #[test]
-    fn gbk_bytes_decode_without_a_garbled_character() {
-        let text = "工单编号,受理时间\nA1,2025-03-01 09:30:00\n";
-        let (gbk, _, _) = encoding_rs::GBK.encode(text);
-        let (decoded, enc) = read::decode(Path::new("x.csv"), &gbk, None).unwrap();
-        assert_eq!((decoded.as_str(), enc), (text, "GB18030"));
-        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        assert_eq!(read::decode(Path::new("x.csv"), &bom, None).unwrap(), (text.to_string(), "UTF-8 with BOM"));
     }
 }

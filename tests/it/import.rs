@@ -284,3 +284,70 @@ fn xlsx_and_json_lines_import_through_their_presets() {
     // both months' partitions exist in the archive's layout
     assert!(archive.join("year=2025/month=04/part-0.parquet").is_file());
 }
+
+/// A quote that is never closed (line 4) and a byte that is not UTF-8 (line 10) cost their own
+/// rows only: both are quarantined with the line and the reason (the byte with its offset), the
+/// 48 other rows import, and the archive gets a manifest that `check` verifies.
+#[test]
+fn a_broken_quote_and_a_bad_byte_cost_their_own_rows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "工单编号,受理时间,受理渠道,诉求类型,一级分类,二级分类,三级分类,紧急程度,所属区,街道乡镇,承办单位,派单时间,首次联系时间,办结时间,是否解决,回访结果,剔除原因,来电人编号,来电号码,诉求内容";
+    let mut lines: Vec<Vec<u8>> = vec![header.as_bytes().to_vec()];
+    for i in 1..=50 {
+        let content = match i {
+            3 => "\"楼道堆物噪音扰民".to_string(), // line 4: a quote opened and never closed
+            _ => format!("诉求{i}"),
+        };
+        let row = format!(
+            "BJ{i:03},2025-03-01 09:30:00,电话,投诉,城乡建设,住房保障与房地产,物业服务,一般,朝阳区,八里庄街道,八里庄街道办事处,2025-03-01 09:40:00,2025-03-01 10:00:00,2025-03-02 10:00:00,是,满意,,C{i},13800001111,{content}"
+        );
+        let mut bytes = row.into_bytes();
+        if i == 9 {
+            bytes.push(0xFF); // line 10: one byte that is not UTF-8 at the end of the content
+        }
+        lines.push(bytes);
+    }
+    // the byte offset where line 10 starts: the 9 lines before it and their newlines
+    let line10: usize = lines[..9].iter().map(|l| l.len() + 1).sum();
+    let src = dir.path().join("export.csv");
+    let mut bytes = lines.join(&b'\n');
+    bytes.push(b'\n');
+    std::fs::write(&src, bytes).unwrap();
+    let archive = dir.path().join("archive");
+    let quarantine = dir.path().join("rejected.csv");
+    let o = hotline(&[
+        "import",
+        s(&src),
+        "--mapping",
+        "beijing-zh",
+        "--archive",
+        s(&archive),
+        "--quarantine",
+        s(&quarantine),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(CSV, UTF-8)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read 50 = accepted 48 (new 48, replacing 0) + quarantined 2 + duplicates 0"),
+        "{}",
+        stderr(&o)
+    );
+    let q = read_scores(&quarantine);
+    let lines_and_reasons: Vec<(String, String)> = q.iter().map(|r| (r["line"].clone(), r["reason"].clone())).collect();
+    assert_eq!(
+        lines_and_reasons,
+        vec![
+            (
+                "4".to_string(),
+                "a quote is not closed on its line; the 47 lines after it were read on their own".to_string()
+            ),
+            ("10".to_string(), format!("bytes that are not valid UTF-8; line 10, from byte {line10} of the file")),
+        ]
+    );
+    assert_eq!(sql(&archive, "SELECT count(*) AS n, max(ticket_id) AS last FROM tickets"), "n,last\n48,BJ050\n");
+    // the import wrote the archive's manifest; check verifies it without a warning
+    assert!(archive.join("manifest.json").is_file());
+    let o = hotline(&["check", "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("manifest"), "{}", stderr(&o));
+}
