@@ -227,7 +227,9 @@ pub fn find_damage(archive: &Archive) -> Option<String> {
             Ok(m) => m,
             Err(e) => return Some(format!("{name}, footer: {e}")),
         };
-        if let Err(e) = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index(true)) {
+        let with_index = ArrowReaderOptions::new()
+            .with_page_index_policy(datafusion::parquet::file::metadata::PageIndexPolicy::Optional);
+        if let Err(e) = ArrowReaderMetadata::load(&file, with_index) {
             return Some(format!("{name}, page index: {e}"));
         }
         let groups = meta.metadata().num_row_groups();

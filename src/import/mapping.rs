@@ -26,6 +26,12 @@ pub struct Source {
     /// chrono formats tried in order for every timestamp column.
     #[serde(default)]
     pub timestamp_formats: Vec<String>,
+    /// The plausible times (`YYYY-MM-DD`, from inclusive, to exclusive): a time outside them is a
+    /// typo or a placeholder and its row is quarantined. Default: 2000-01-01 to a year after today.
+    #[serde(default)]
+    pub plausible_from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub plausible_to: Option<chrono::NaiveDate>,
 }
 
 /// A mapping file. Every section is optional except `columns`.

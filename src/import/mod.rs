@@ -137,8 +137,8 @@ pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Prob
             (ColType::Timestamp, None) => Cell::T(None),
             (ColType::Timestamp, Some(v)) => match parse_timestamp(&v, &m.source.timestamp_formats) {
                 Some(t) if sentinel(&t) => Cell::T(None),
-                Some(t) if !plausible(&t) => {
-                    let (from, to) = plausible_window();
+                Some(t) if !plausible(m, &t) => {
+                    let (from, to) = window(m);
                     return Err(problem(
                         c.name,
                         format!("`{v}` is outside the plausible times {from} to {to} (a typo or a placeholder date)"),
@@ -210,8 +210,14 @@ pub fn plausible_window() -> (chrono::NaiveDate, chrono::NaiveDate) {
     })
 }
 
-fn plausible(t: &NaiveDateTime) -> bool {
+/// The mapping's plausible times, or the default window where it sets none.
+fn window(m: &Mapping) -> (chrono::NaiveDate, chrono::NaiveDate) {
     let (from, to) = plausible_window();
+    (m.source.plausible_from.unwrap_or(from), m.source.plausible_to.unwrap_or(to))
+}
+
+fn plausible(m: &Mapping, t: &NaiveDateTime) -> bool {
+    let (from, to) = window(m);
     t.date() >= from && t.date() < to
 }
 
@@ -680,5 +686,22 @@ mod tests {
             let p = convert(&m, &read::Record { line: 10, fields: far, problem: None }).unwrap_err();
             assert!(p.reason.contains("outside the plausible times 2000-01-01"), "{}", p.reason);
         }
+        // the mapping can narrow (or widen) the window: a 2025 export that must not hold 2024
+        let mut narrow = m.clone();
+        narrow.source.plausible_from = chrono::NaiveDate::from_ymd_opt(2025, 3, 2);
+        let p = convert(&narrow, &good).unwrap_err();
+        assert_eq!(p.column, "received_at");
+        assert!(p.reason.contains("outside the plausible times 2025-03-02 to"), "{}", p.reason);
+        narrow.source.plausible_from = chrono::NaiveDate::from_ymd_opt(2025, 3, 1);
+        assert!(convert(&narrow, &good).is_ok());
+        // as a mapping file writes it
+        let text = include_str!("../../data/mappings/beijing-zh.toml").replacen(
+            "[source]",
+            "[source]\nplausible_from = \"2025-03-02\"\nplausible_to = \"2026-01-01\"",
+            1,
+        );
+        let from_file = Mapping::parse("mine", &text).unwrap();
+        assert_eq!(from_file.source.plausible_from, chrono::NaiveDate::from_ymd_opt(2025, 3, 2));
+        assert_eq!(from_file.source.plausible_to, chrono::NaiveDate::from_ymd_opt(2026, 1, 1));
     }
 }

@@ -367,7 +367,6 @@ SELECT regexp_replace(content, '[0-9]', '#', 'g') AS c, count(*) AS n FROM ticke
 WHERE district = '延庆区' AND received_at < TIMESTAMP '2024-02-01' GROUP BY 1;
 
 -- name: regexp_match_operator
--- duckdb: SELECT count(*) FILTER (WHERE regexp_matches(category_l3, '问题$')) AS a, count(*) FILTER (WHERE regexp_matches(street, '^.{2}镇')) AS b FROM tickets;
 SELECT count(*) FILTER (WHERE category_l3 ~ '问题$') AS a, count(*) FILTER (WHERE street ~ '^.{2}镇') AS b FROM tickets;
 
 -- name: starts_with_ends_with
