@@ -2,13 +2,52 @@
 //! `import` and `generate` write into staging paths beside their outputs and swap them in when
 //! complete; a SIGTERM, SIGINT or SIGHUP in between would leave them behind (a later `report` or
 //! `run` removes them too, but a scheduler's kill should not leave litter at all). Each staging
-//! path is registered while it exists ([`stage`]); [`on_termination`] starts a thread that waits
-//! for those signals, removes what is registered and exits with 128 + the signal's number.
+//! path is registered while it exists ([`stage`]), and so is each typst child ([`child`]);
+//! [`on_termination`] starts a thread that waits for those signals, kills the children, removes
+//! what is registered and exits with 128 + the signal's number.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 static STAGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a stop signal arrived: the run's own errors from then on (a typst killed, a staging
+/// folder gone) are consequences of the stop, and the signal thread decides the exit.
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A registered child process (typst); dropping it unregisters it.
+#[must_use]
+pub struct Child(u32);
+
+/// Kill the child `pid` (and wait for it) before the staging paths are removed, if the process
+/// is told to stop while the guard lives: a typst still writing would put files back.
+pub fn child(pid: u32) -> Child {
+    if let Ok(mut v) = CHILDREN.lock() {
+        v.push(pid);
+    }
+    if stopping() {
+        // started after the stop signal: killed at once, and this thread waits for the exit
+        kill_children();
+        loop {
+            std::thread::park();
+        }
+    }
+    Child(pid)
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Ok(mut v) = CHILDREN.lock()
+            && let Some(i) = v.iter().position(|p| *p == self.0)
+        {
+            v.remove(i);
+        }
+    }
+}
 
 /// A registered staging path; dropping it unregisters the path (it does not remove it: the
 /// owner publishes or removes it as usual).
@@ -20,11 +59,23 @@ pub fn stage(path: &Path) -> Staged {
     if let Ok(mut v) = STAGED.lock() {
         v.push(path.to_path_buf());
     }
+    if stopping() {
+        // made after the stop signal: removed at once, and this thread waits for the exit
+        let _ = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+        loop {
+            std::thread::park();
+        }
+    }
     Staged(path.to_path_buf())
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
+        // after a stop signal the path stays registered: an error the stop caused (a typst
+        // killed) unwinds through this guard, and the path must still be removed
+        if stopping() {
+            return;
+        }
         if let Ok(mut v) = STAGED.lock()
             && let Some(i) = v.iter().rposition(|p| *p == self.0)
         {
@@ -35,13 +86,42 @@ impl Drop for Staged {
 
 /// Remove every registered path (what the signal thread does before exiting).
 pub fn remove_staged() -> usize {
-    let paths: Vec<PathBuf> = STAGED.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
-    let mut removed = 0;
-    for p in paths {
-        let gone = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
-        removed += gone.is_ok() as usize;
+    let mut removed = std::collections::BTreeSet::new();
+    // until two passes 50 ms apart find nothing to remove (at most 2 s): the run's own threads
+    // may still be writing a file or starting a typst when the signal comes; from then on they
+    // stop at the next staging folder or typst they start (see `stage` and `child`)
+    let mut quiet = 0;
+    for _ in 0..40 {
+        kill_children();
+        let paths: Vec<PathBuf> = STAGED.lock().map(|v| v.clone()).unwrap_or_default();
+        let mut dirty = false;
+        for p in paths.iter().filter(|p| p.exists()) {
+            dirty = true;
+            let gone = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+            if gone.is_ok() {
+                removed.insert(p.clone());
+            }
+        }
+        quiet = if dirty { 0 } else { quiet + 1 };
+        if quiet >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    removed
+    removed.len()
+}
+
+fn kill_children() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let children: Vec<u32> = CHILDREN.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+    for pid in children {
+        let pid = Pid::from_raw(pid as i32);
+        if kill(pid, Signal::SIGKILL).is_ok() {
+            // reaped here or by the thread that started it: either way it no longer writes
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
 }
 
 /// Handle SIGTERM, SIGINT and SIGHUP from here on: call it first in a command, before any other
@@ -57,6 +137,7 @@ pub fn on_termination() {
     }
     let spawned = std::thread::Builder::new().name("hotline-signals".into()).spawn(move || {
         if let Ok(signal) = set.wait() {
+            STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
             let removed = remove_staged();
             eprintln!(
                 "hotline: stopped by {signal:?}; removed {removed} staging path{} (nothing published was touched)",

@@ -71,7 +71,19 @@ fn find(err: &anyhow::Error) -> Option<&UserError> {
 
 /// Exit code for an error: the kind of the first [`UserError`] in the chain, else 1.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    find(err).map(|u| u.kind.exit_code()).unwrap_or_else(|| if damaged_input(err) { Kind::Data.exit_code() } else { 1 })
+    find(err)
+        .map(|u| u.kind.exit_code())
+        .unwrap_or_else(|| if damaged_input(err) || disk_full(err) { Kind::Data.exit_code() } else { 1 })
+}
+
+/// The disk (or the quota) ran out while writing: not a fault of the program, and it says so.
+fn disk_full(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind;
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(io.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge)
+        }) || e.to_string().contains("No space left on device")
+    })
 }
 
 /// A Parquet or Arrow decoding error anywhere in the chain: the input is bad, not the program.
@@ -88,6 +100,11 @@ pub fn print(err: &anyhow::Error) {
     eprintln!("error: {}", chain.join(": "));
     if let Some(hint) = find(err).and_then(|u| u.hint.as_deref()) {
         eprintln!("hint: {hint}");
+    } else if disk_full(err) {
+        eprintln!(
+            "hint: the disk is full: free space where hotline writes (`df -h`), then run again; what was \
+             published before is untouched (outputs are swapped in only when complete)"
+        );
     }
 }
 

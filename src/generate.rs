@@ -893,6 +893,11 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
 /// Move `new` to `target`, replacing what was there; the old folder is removed only after
 /// the new one is in place.
 pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
+    // the new folder must be there: a stop signal may have removed it (src/cleanup.rs), and
+    // moving the target aside for nothing would lose it
+    if !new.is_dir() {
+        anyhow::bail!("{} is gone; {} is left as it was", new.display(), target.display());
+    }
     if !target.exists() {
         std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
         return Ok(());
@@ -901,10 +906,16 @@ pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
     // instant; then remove the old one (now at the staging path).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        use nix::errno::Errno;
         use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-        if renameat2(AT_FDCWD, new.as_path(), AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE).is_ok() {
-            std::fs::remove_dir_all(&new).with_context(|| format!("removing the old {}", new.display()))?;
-            return Ok(());
+        match renameat2(AT_FDCWD, new.as_path(), AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
+            Ok(()) => {
+                std::fs::remove_dir_all(&new).with_context(|| format!("removing the old {}", new.display()))?;
+                return Ok(());
+            }
+            // only a file system without the exchange takes the two-step way below
+            Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {}
+            Err(e) => return Err(anyhow::anyhow!("swapping {} into place: {e}", target.display())),
         }
     }
     let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -914,7 +925,11 @@ pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
         std::process::id()
     ));
     std::fs::rename(target, &old).with_context(|| format!("moving aside {}", target.display()))?;
-    std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
+    if let Err(e) = std::fs::rename(&new, target) {
+        // put the old one back rather than leave nothing in place
+        let _ = std::fs::rename(&old, target);
+        return Err(anyhow::Error::from(e).context(format!("moving {} into place", target.display())));
+    }
     std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     Ok(())
 }

@@ -107,8 +107,13 @@ fn run_compile(root: &Path, input: &str, output: &Path, timestamp: i64, extra: &
         .arg(output)
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("TYPST_FEATURES")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .with_context(|| format!("running {}", bin.display()))?;
+    // killed before the staging folders are removed if hotline is told to stop (src/cleanup.rs)
+    let _registered = crate::cleanup::child(out.id());
+    let out = out.wait_with_output().with_context(|| format!("running {}", bin.display()))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let line = "-".repeat(60);

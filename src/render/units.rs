@@ -697,8 +697,14 @@ fn render_chunk(
         }
         Ok(outcomes)
     };
+    // after a stop signal nothing more is written or started (src/cleanup.rs)
+    let stopped = || chunk.iter().map(|d| outcome(d, Status::Failed("stopped by a signal".into()))).collect();
+    if crate::cleanup::stopping() {
+        return stopped();
+    }
     match attempt() {
         Ok(o) => o,
+        Err(_) if crate::cleanup::stopping() => stopped(),
         Err(_) => chunk
             .iter()
             .enumerate()

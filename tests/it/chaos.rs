@@ -358,3 +358,170 @@ fn an_archive_edited_on_purpose_is_accepted_explicitly() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o).matches("has no manifest.json").count(), 1, "{}", stderr(&o));
 }
+
+/// Run `script` in a mount namespace of its own (as root inside a user namespace, so no
+/// privileges are needed) where `$OUT` is a small tmpfs; stdout and stderr of the script.
+fn in_small_disk(script: &str, out: &Path, archive: &Path) -> std::process::Output {
+    std::fs::create_dir_all(out).unwrap();
+    Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg(format!("set -u\nmount -t tmpfs -o size=4m none \"$OUT\"\n{script}"))
+        .env("OUT", out)
+        .env("A", archive)
+        .env("HOTLINE", env!("CARGO_BIN_EXE_hotline"))
+        .output()
+        .expect("unshare (util-linux) runs the full-disk case")
+}
+
+/// A full disk: the report that cannot be written fails with exit 3 and a hint that says the
+/// disk is full, the report published before is untouched, and no staging folder is left.
+#[test]
+fn a_full_disk_fails_clearly_and_keeps_the_published_report() {
+    let base = tempfile::tempdir().unwrap();
+    let archive = base.path().join("archive");
+    let o = hotline(&[
+        "generate",
+        "--out",
+        archive.to_str().unwrap(),
+        "--tickets",
+        "3000",
+        "--years",
+        "2025",
+        "--seed",
+        "9",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = base.path().join("out");
+    let script = r#"
+"$HOTLINE" report --period 2025Q3 --archive "$A" --out "$OUT" --no-pdf 2>/dev/null || { echo "first run failed"; exit 1; }
+before=$(cd "$OUT/2025Q3" && sha256sum * | sha256sum)
+dd if=/dev/zero of="$OUT/filler" bs=4k 2>/dev/null
+"$HOTLINE" report --period 2025Q3 --archive "$A" --out "$OUT" --no-pdf --replace 2>"$OUT/../stderr.txt"
+echo "exit=$?"
+after=$(cd "$OUT/2025Q3" && sha256sum * | sha256sum)
+[ "$before" = "$after" ] && echo "published: unchanged" || echo "published: CHANGED"
+echo "leftovers: $(ls -A "$OUT" | grep -c '^\.2025Q3')"
+"#;
+    let o = in_small_disk(script, &out, &archive);
+    let text = stdout(&o);
+    let err = std::fs::read_to_string(base.path().join("stderr.txt")).unwrap_or_default();
+    assert!(text.contains("exit=3"), "{text}\n{}\n{err}", stderr(&o));
+    assert!(err.contains("No space left on device") && err.contains("the disk is full"), "{err}");
+    assert!(text.contains("published: unchanged"), "{text}");
+    assert!(text.contains("leftovers: 0"), "{text}");
+}
+
+/// Send SIGTERM to `cmd` after `delay`; how it ended: its exit code, or 128 + 15 when the signal
+/// ended it before hotline's handler was installed (at start-up, with nothing staged yet).
+fn term_after(mut cmd: Command, delay: Duration) -> Option<i32> {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(delay);
+    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+    let status = child.wait().unwrap();
+    status.code().or(status.signal().filter(|s| *s == 15).map(|s| 128 + s))
+}
+
+fn names_starting(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(prefix)).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SIGTERM at points spread over `import` and `report --units district`: each run ends (143, or 0
+/// when it finished first), what is in place afterwards is the complete old or the complete new
+/// state, byte for byte, and no staging folder or temporary file is left.
+#[test]
+fn sigterm_at_any_point_leaves_the_old_or_the_new_state_and_no_litter() {
+    let base = tempfile::tempdir().unwrap();
+    // import: the NYC sample in two halves; the second half is imported under fire
+    let real =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nyc311_2022-05-01_night_924rows.csv"))
+            .unwrap();
+    let lines: Vec<&str> = real.lines().collect();
+    let (first, second) = (base.path().join("first.csv"), base.path().join("second.csv"));
+    std::fs::write(&first, [&lines[..1], &lines[1..463]].concat().join("\n") + "\n").unwrap();
+    std::fs::write(&second, [&lines[..1], &lines[463..]].concat().join("\n") + "\n").unwrap();
+    let import = |archive: &Path, file: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
+        c.args(["import", file.to_str().unwrap(), "--mapping", "nyc311", "--archive", archive.to_str().unwrap()]);
+        c.args(["--quarantine", base.path().join("q.csv").to_str().unwrap()]);
+        c
+    };
+    let fresh = |name: &str| {
+        let a = base.path().join(name);
+        assert!(import(&a, &first).output().unwrap().status.success());
+        a
+    };
+    let old_state = tree_snapshot(&fresh("old"));
+    let done = fresh("done");
+    assert!(import(&done, &second).output().unwrap().status.success());
+    let new_state = tree_snapshot(&done);
+    assert_ne!(old_state, new_state);
+    let mut outcomes = Vec::new();
+    for (k, ms) in [0u64, 5, 15, 30, 60, 120, 250].into_iter().enumerate() {
+        let archive = fresh(&format!("fire-{k}"));
+        let code = term_after(import(&archive, &second), Duration::from_millis(ms));
+        let state = tree_snapshot(&archive);
+        assert!(state == old_state || state == new_state, "import killed after {ms} ms: a state between old and new");
+        assert!(code == Some(143) || code == Some(0), "import killed after {ms} ms: exit {code:?}");
+        let litter = names_starting(base.path(), &format!(".fire-{k}."));
+        assert!(litter.is_empty(), "import killed after {ms} ms left {litter:?}");
+        outcomes.push((ms, code, state == new_state));
+    }
+    eprintln!("import under SIGTERM (ms, exit, new state): {outcomes:?}");
+
+    // report --units district: a published report, then runs of the same report killed on the way
+    let archive = base.path().join("archive");
+    let o = hotline(&[
+        "generate",
+        "--out",
+        archive.to_str().unwrap(),
+        "--tickets",
+        "3000",
+        "--years",
+        "2025",
+        "--seed",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = base.path().join("out");
+    let report =
+        || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
+            c.args(["report", "--period", "2025Q3", "--units", "district", "--archive", archive.to_str().unwrap()])
+                .args(["--out", out.to_str().unwrap(), "--replace"]);
+            c
+        };
+    assert!(report().output().unwrap().status.success());
+    let published = tree_snapshot(&out.join("2025Q3"));
+    let mut outcomes = Vec::new();
+    for ms in [50u64, 200, 400, 700, 1000, 1500] {
+        let code = term_after(report(), Duration::from_millis(ms));
+        assert!(code == Some(143) || code == Some(0), "report killed after {ms} ms: exit {code:?}");
+        // the same inputs give the same bytes (but for the run block of manifest.json: its start
+        // time): old and new are one state, and the manifest lists exactly the files in place
+        let now = tree_snapshot(&out.join("2025Q3"));
+        let strip = |s: &[(String, String)]| -> Vec<(String, String)> {
+            s.iter().filter(|(f, _)| f != "manifest.json").cloned().collect()
+        };
+        assert_eq!(strip(&now), strip(&published), "report killed after {ms} ms");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("2025Q3/manifest.json")).unwrap()).unwrap();
+        let mut listed: Vec<String> =
+            manifest["outputs"].as_array().unwrap().iter().map(|o| o["file"].as_str().unwrap().to_string()).collect();
+        listed.push("manifest.json".into());
+        listed.sort();
+        let mut present: Vec<String> = now.iter().map(|(f, _)| f.clone()).collect();
+        present.sort();
+        assert_eq!(listed, present, "report killed after {ms} ms: manifest and files disagree");
+        let litter = names_starting(&out, ".2025Q3");
+        assert!(litter.is_empty(), "report killed after {ms} ms left {litter:?}");
+        outcomes.push((ms, code));
+    }
+    eprintln!("report --units district under SIGTERM (ms, exit): {outcomes:?}");
+}

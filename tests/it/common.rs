@@ -175,7 +175,7 @@ pub fn pdftotext(pdf: &Path) -> String {
 /// (path relative to `dir`, SHA-256) of every file under `dir`, sorted.
 pub fn tree_snapshot(dir: &Path) -> Vec<(String, String)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
