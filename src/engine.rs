@@ -72,6 +72,9 @@ fn config() -> SessionConfig {
     // min(closed_at - dispatched_at)` gave a minimum duration of 61.7 s where it is 45.4 s
     // (docs/upstream.md; found by the differential tests against DuckDB). Off until fixed there.
     config.options_mut().optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+    // the archive's own schema is given (schema::table_schema); decoding the embedded Arrow
+    // schema of every file adds nothing, and arrow-rs panics on a damaged one
+    config.options_mut().execution.parquet.skip_arrow_metadata = true;
     config
 }
 
@@ -148,7 +151,10 @@ pub fn inspect(root: &Path) -> Result<Archive> {
         let reader = SerializedFileReader::new(f)
             .map_err(|e| error::data(format!("{} is not a readable Parquet file: {e}", path.display())))?;
         let meta = reader.metadata().file_metadata();
-        let arrow = parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata())
+        // from the Parquet schema alone: the embedded Arrow schema (ARROW:schema) is not decoded,
+        // since arrow-rs panics on a damaged one (docs/upstream.md) and the types it would add
+        // (string views, dictionaries, zone names) are not part of the canonical schema
+        let arrow = parquet_to_arrow_schema(meta.schema_descr(), None)
             .map_err(|e| error::data(format!("{}: cannot read the schema: {e}", path.display())))?;
         let problems = schema::check(&arrow);
         if !problems.is_empty() {
@@ -176,7 +182,11 @@ pub async fn register_archive(ctx: &SessionContext, root: &Path) -> Result<Archi
             ListingTableUrl::parse(abs.to_string_lossy()).map_err(anyhow::Error::from)
         })
         .collect::<Result<Vec<_>>>()?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    // the session's Parquet options, without decoding each file's embedded Arrow schema (see config())
+    let mut parquet = ctx.state().table_options().parquet.clone();
+    parquet.global.skip_arrow_metadata = true;
+    let format = ParquetFormat::default().with_options(parquet);
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema::table_schema());
@@ -222,12 +232,27 @@ pub fn find_damage(archive: &Archive) -> Option<String> {
             Ok(file) => file,
             Err(e) => return Some(format!("{name}: {e}")),
         };
+        // the embedded Arrow schema (ARROW:schema): DataFusion's reader may still decode it, and
+        // arrow-rs panics on some damaged ones, so the attempt is made with the panic caught
+        let arrow = {
+            let quiet = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map(|_| ()).map_err(|e| e.to_string())
+            }));
+            std::panic::set_hook(quiet);
+            tried.unwrap_or_else(|_| Err("it does not decode".into()))
+        };
+        if let Err(e) = arrow {
+            return Some(format!("{name}, footer (the embedded Arrow schema): {e}"));
+        }
         // the footer and the page index (column and offset indexes, between the data and the footer)
-        let meta = match ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()) {
+        let meta = match ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_skip_arrow_metadata(true)) {
             Ok(m) => m,
             Err(e) => return Some(format!("{name}, footer: {e}")),
         };
         let with_index = ArrowReaderOptions::new()
+            .with_skip_arrow_metadata(true)
             .with_page_index_policy(datafusion::parquet::file::metadata::PageIndexPolicy::Optional);
         if let Err(e) = ArrowReaderMetadata::load(&file, with_index) {
             return Some(format!("{name}, page index: {e}"));

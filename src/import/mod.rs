@@ -515,7 +515,8 @@ fn existing_versions(archive: &Path, incoming: &HashMap<String, Row>) -> Result<
 
 fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.build()?;
+    let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)?.build()?;
     Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 

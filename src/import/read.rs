@@ -285,7 +285,8 @@ fn read_parquet(path: &Path) -> Result<Table> {
     use datafusion::arrow::datatypes::DataType;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .map_err(|e| error::data(format!("{}: not a readable Parquet file: {e}", path.display())))?
         .build()?;
     let mut headers = Vec::new();

@@ -757,7 +757,9 @@ impl Paged {
 
 fn open(path: &std::path::Path) -> Result<FileMeta> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let plain = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+    // the embedded Arrow schema (ARROW:schema) is not decoded: arrow-rs panics on a damaged one,
+    // and the Parquet schema says all the archive needs (engine::inspect checks it)
+    let plain = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new().with_skip_arrow_metadata(true))
         .with_context(|| format!("reading the footer of {}", path.display()))?;
     let fields: Vec<Field> = plain
         .schema()
@@ -780,8 +782,11 @@ fn open(path: &std::path::Path) -> Result<FileMeta> {
         })
         .collect();
     let hint = Arc::new(Schema::new(fields));
-    let meta = ArrowReaderMetadata::try_new(plain.metadata().clone(), ArrowReaderOptions::new().with_schema(hint))
-        .with_context(|| format!("reading {}", path.display()))?;
+    let meta = ArrowReaderMetadata::try_new(
+        plain.metadata().clone(),
+        ArrowReaderOptions::new().with_skip_arrow_metadata(true).with_schema(hint),
+    )
+    .with_context(|| format!("reading {}", path.display()))?;
     let roots = |read: &dyn Fn(&str) -> bool| {
         let roots = meta.schema().fields().iter().enumerate().filter(|(_, f)| read(f.name())).map(|(i, _)| i);
         ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots)
