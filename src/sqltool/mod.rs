@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
@@ -197,7 +197,15 @@ pub fn run(
     INTERRUPTED.store(false, Ordering::SeqCst);
     loop {
         if task.is_finished() {
-            let result = rt.block_on(task).context("the query task failed")?;
+            let result = match rt.block_on(task) {
+                Ok(r) => r,
+                // a reader that panics on a damaged file (arrow-rs, docs/upstream.md): the caller
+                // names the file (engine::name_damage)
+                Err(e) if e.is_panic() => {
+                    return Err(anyhow::anyhow!("the query failed: a reader panicked on the archive"));
+                }
+                Err(e) => return Err(anyhow::Error::from(e).context("the query task failed")),
+            };
             return result.map_err(|e| {
                 if crate::engine::is_damaged_input(&e) {
                     // the caller names the damaged file (engine::name_damage); exit 3, not a usage error

