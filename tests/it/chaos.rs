@@ -93,6 +93,13 @@ fn footer_start(file: &Path) -> u64 {
     n as u64 - 8 - footer
 }
 
+/// A generated archive of 2025 at `dir`: `tickets` tickets from `seed`, with its manifest.
+fn generate_2025(dir: &Path, tickets: u32, seed: u32) {
+    let (t, s) = (tickets.to_string(), seed.to_string());
+    let out = hotline(&["generate", "--out", dir.to_str().unwrap(), "--tickets", &t, "--years", "2025", "--seed", &s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
@@ -212,9 +219,7 @@ struct Tally {
 fn damaged_archives_never_panic_hang_or_pass_silently_with_a_manifest() {
     let base = tempfile::tempdir().unwrap();
     let clean = base.path().join("clean");
-    let out =
-        hotline(&["generate", "--out", clean.to_str().unwrap(), "--tickets", "6000", "--years", "2025", "--seed", "3"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate_2025(&clean, 6000, 3);
     assert!(clean.join("manifest.json").is_file());
     let target = largest_file(&clean);
     let rel = target.strip_prefix(&clean).unwrap().to_path_buf();
@@ -331,8 +336,7 @@ fn an_archive_edited_on_purpose_is_accepted_explicitly() {
     let base = tempfile::tempdir().unwrap();
     let archive = base.path().join("archive");
     let a = archive.to_str().unwrap();
-    let out = hotline(&["generate", "--out", a, "--tickets", "3000", "--years", "2025", "--seed", "5"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate_2025(&archive, 3000, 5);
     let month = archive.join("year=2025/month=12/part-0.parquet");
     std::fs::remove_file(&month).unwrap();
     let out_dir = base.path().join("out");
@@ -384,18 +388,7 @@ fn in_small_disk(script: &str, out: &Path, archive: &Path) -> std::process::Outp
 fn a_full_disk_fails_clearly_and_keeps_the_published_report() {
     let base = tempfile::tempdir().unwrap();
     let archive = base.path().join("archive");
-    let o = hotline(&[
-        "generate",
-        "--out",
-        archive.to_str().unwrap(),
-        "--tickets",
-        "3000",
-        "--years",
-        "2025",
-        "--seed",
-        "9",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    generate_2025(&archive, 3000, 9);
     let out = base.path().join("out");
     let script = r#"
 "$HOTLINE" report --period 2025Q3 --archive "$A" --out "$OUT" --no-pdf 2>/dev/null || { echo "first run failed"; exit 1; }
@@ -427,14 +420,6 @@ fn term_after(mut cmd: Command, delay: Duration) -> Option<i32> {
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
     let status = child.wait().unwrap();
     status.code().or(status.signal().filter(|s| *s == 15).map(|s| 128 + s))
-}
-
-fn names_starting(dir: &Path, prefix: &str) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(prefix)).collect()
-        })
-        .unwrap_or_default()
 }
 
 /// SIGTERM at points spread over `import` and `report --units district`: each run ends (143, or 0
@@ -482,18 +467,7 @@ fn sigterm_at_any_point_leaves_the_old_or_the_new_state_and_no_litter() {
 
     // report --units district: a published report, then runs of the same report killed on the way
     let archive = base.path().join("archive");
-    let o = hotline(&[
-        "generate",
-        "--out",
-        archive.to_str().unwrap(),
-        "--tickets",
-        "3000",
-        "--years",
-        "2025",
-        "--seed",
-        "4",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    generate_2025(&archive, 3000, 4);
     let out = base.path().join("out");
     let report =
         || {

@@ -217,3 +217,12 @@ pub fn files_with_plain_ids(dir: &Path) -> usize {
     }
     n
 }
+
+/// The names in `dir` that start with `prefix` (staging folders a run may have left).
+pub fn names_starting(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(prefix)).collect()
+        })
+        .unwrap_or_default()
+}

@@ -157,12 +157,7 @@ fn kill_9_in_the_middle_leaves_the_previous_report_and_the_next_run_finishes() {
     // the next run takes the lock the dead one held, clears its leftovers and finishes
     let out = run(&config, &["--force"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let leftovers: Vec<String> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with(".2025Q3"))
-        .collect();
+    let leftovers = names_starting(&out_dir, ".2025Q3");
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(snapshot(&report).len(), good.len());
 }
@@ -185,12 +180,7 @@ fn sigterm_in_the_middle_removes_the_staging_folders_before_exiting() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     assert!(stderr(&out).contains("stopped by SIGTERM"), "{}", stderr(&out));
-    let leftovers: Vec<String> = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with(".2025Q3"))
-        .collect();
+    let leftovers = names_starting(&out_dir, ".2025Q3");
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(snapshot(&report), good, "the published report changed");
 }
