@@ -47,7 +47,8 @@ fn build(
     let mut state = datafusion::execution::session_state::SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_physical_optimizer_rule(Arc::new(crate::rules::JoinsYield));
+        .with_physical_optimizer_rule(Arc::new(crate::rules::JoinsYield))
+        .with_physical_optimizer_rule(Arc::new(crate::dense::DenseAggregate::default()));
     if let Some(rt) = runtime {
         state = state.with_runtime_env(rt);
     }

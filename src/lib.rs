@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cleanup;
 pub mod commands;
 pub mod config;
+pub mod dense;
 pub mod engine;
 pub mod error;
 pub mod export;
