@@ -4,7 +4,7 @@ memory, and the neutral DuckDB / DataFusion-python workload (benches/neutral) on
 the same run, and print the ratios against issue 8's targets.
 
 usage: scripts/bench.py [--rows 20000000] [--year 2025] [--file F.parquet] [--work DIR]
-                        [--units district,department] [--repeats 3]
+                        [--units district,department] [--repeats 3] [--engine scan|sql]
 Needs: a release build of hotline (cargo build --release; found in $CARGO_TARGET_DIR, target/
 or PATH), typst, and Python with duckdb (+ datafusion for the second engine):
   python3 -m venv ~/.cache/hotline-benchenv && ~/.cache/hotline-benchenv/bin/pip install duckdb datafusion pyarrow
@@ -118,6 +118,8 @@ def main():
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/hotline-bench"))
     ap.add_argument("--units", default="district,department")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--engine", choices=["scan", "sql"], default="scan",
+                    help="report's --engine: the native scan (default) or the SQL files on DataFusion")
     args = ap.parse_args()
     work = pathlib.Path(args.work); work.mkdir(parents=True, exist_ok=True)
     path = pathlib.Path(args.file) if args.file else work / f"t{args.rows}.parquet"
@@ -130,10 +132,11 @@ def main():
     rows = int(subprocess.run([hl, "sql", "--archive", str(path), "--format", "csv", "SELECT count(*) AS n FROM tickets"],
                               capture_output=True, text=True, check=True).stdout.split()[1])
     size = sum(f.stat().st_size for f in ([path] if path.is_file() else path.rglob("*.parquet")))
-    print(f"\nhotline benchmark · {rows:,} tickets · {size / 2**20:.0f} MiB · {os.cpu_count()} CPUs · {time.strftime('%Y-%m-%d')}")
+    print(f"\nhotline benchmark (--engine {args.engine}) · {rows:,} tickets · {size / 2**20:.0f} MiB · {os.cpu_count()} CPUs · {time.strftime('%Y-%m-%d')}")
     out = work / "out"
     env = dict(os.environ, HOTLINE_CONFIG=str(ROOT / "hotline.toml"))
-    base = [hl, "report", "--period", str(args.year), "--archive", str(path), "--out", str(out)]
+    base = [hl, "report", "--period", str(args.year), "--archive", str(path), "--out", str(out),
+            "--engine", args.engine]
 
     # --repeats rounds, each one hotline --no-pdf run and one run of every neutral query on each
     # engine, one after the other (this machine's speed drifts: a round's ratio compares runs

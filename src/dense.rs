@@ -15,8 +15,9 @@
 //!
 //! [`DenseAggregate`], a physical optimizer rule registered in every session (engine.rs), puts
 //! it in place of each partial `AggregateExec` it can run: at most [`MAX_KEYS`] key columns of
-//! text, integer, boolean, date or timestamp type, no empty grouping set, and aggregates with a
-//! `GroupsAccumulator` and no ORDER BY. So `hotline sql`, EXPLAIN ANALYZE and the report see the
+//! text, integer, boolean, date or timestamp type, no empty grouping set, aggregates with a
+//! `GroupsAccumulator` and no ORDER BY, and an input sorted on some keys only without grouping
+//! sets. So `hotline sql`, EXPLAIN ANALYZE and the report see the
 //! same plans.
 //!
 //! Memory stays bounded: the state is registered with the session's memory pool, and when the
@@ -99,8 +100,13 @@ fn eligible(agg: &AggregateExec) -> bool {
         || group_by.groups().iter().any(|g| g.iter().all(|null| *null))
         || agg.limit_options().is_some()
         || !agg.dynamic_expressions_produced().is_empty()
-        || !matches!(agg.input_order_mode(), InputOrderMode::Linear)
     {
+        return false;
+    }
+    // Groups are emitted in the order they were first seen, so an input sorted on some keys
+    // gives output sorted on them, as the plan's properties say; with grouping sets the rows of
+    // each set come after each other per batch, which would not be.
+    if !matches!(agg.input_order_mode(), InputOrderMode::Linear) && !group_by.is_single() {
         return false;
     }
     if !agg.aggr_expr().iter().all(|a| a.groups_accumulator_supported() && a.order_bys().is_empty()) {
