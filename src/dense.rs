@@ -171,8 +171,15 @@ impl DenseAggregateExec {
 
 impl DisplayAs for DenseAggregateExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "DenseAggregateExec: ")?;
-        self.agg().fmt_as(t, f)
+        // the AggregateExec's own line, under this operator's name
+        struct Inner<'a>(&'a AggregateExec, DisplayFormatType);
+        impl std::fmt::Display for Inner<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                self.0.fmt_as(self.1, f)
+            }
+        }
+        let inner = Inner(self.agg(), t).to_string();
+        write!(f, "DenseAggregateExec: {}", inner.strip_prefix("AggregateExec: ").unwrap_or(&inner))
     }
 }
 
@@ -235,8 +242,9 @@ impl ExecutionPlan for DenseAggregateExec {
         let stream = futures::stream::unfold(run, |mut run| async move {
             loop {
                 if let Some(batch) = run.queue.pop_front() {
-                    run.metrics.record_output(batch.num_rows());
-                    return Some((Ok(batch), run));
+                    let polled = run.metrics.record_poll(std::task::Poll::Ready(Some(Ok(batch))));
+                    let std::task::Poll::Ready(Some(batch)) = polled else { unreachable!("ready") };
+                    return Some((batch, run));
                 }
                 if run.done {
                     run.metrics.done();
