@@ -667,6 +667,18 @@ impl Keys {
 }
 
 impl KeyColumn {
+    /// The number of the text `text` (row `i` of `array`), numbering it when new.
+    fn text_id(&mut self, text: &[u8], array: &ArrayRef, i: usize) -> Result<u32> {
+        if let Some(id) = self.bytes.get(text) {
+            return Ok(*id);
+        }
+        self.values.push(ScalarValue::try_from_array(array, i)?);
+        let id = self.values.len() as u32;
+        self.bytes.insert(text.into(), id);
+        self.held += text.len() * 2;
+        Ok(id)
+    }
+
     /// The number of each value of `array` (0 for null) into `ids`, numbering new values.
     fn number(&mut self, array: &ArrayRef, ids: &mut Vec<u32>) -> Result<()> {
         ids.clear();
@@ -691,17 +703,7 @@ impl KeyColumn {
                         continue;
                     }
                     let id = if long {
-                        let text = a.value(i).as_bytes();
-                        match self.bytes.get(text) {
-                            Some(id) => *id,
-                            None => {
-                                self.values.push(ScalarValue::try_from_array(array, i)?);
-                                let id = self.values.len() as u32;
-                                self.bytes.insert(text.into(), id);
-                                self.held += text.len() * 2;
-                                id
-                            }
-                        }
+                        self.text_id(a.value(i).as_bytes(), array, i)?
                     } else {
                         self.values.push(ScalarValue::try_from_array(array, i)?);
                         self.values.len() as u32
@@ -718,16 +720,7 @@ impl KeyColumn {
                 };
                 for (i, text) in texts.enumerate() {
                     let Some(text) = text else { continue };
-                    ids[i] = match self.bytes.get(text) {
-                        Some(id) => *id,
-                        None => {
-                            self.values.push(ScalarValue::try_from_array(array, i)?);
-                            let id = self.values.len() as u32;
-                            self.bytes.insert(text.into(), id);
-                            self.held += text.len() * 2;
-                            id
-                        }
-                    };
+                    ids[i] = self.text_id(text, array, i)?;
                 }
             }
             Kind::Int => {
