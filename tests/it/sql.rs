@@ -353,3 +353,17 @@ fn a_custom_check_sees_personal_data_masked() {
     assert!(text.contains("caller_phone=138****5678"), "{text}");
     assert!(!text.contains("13800005678") && !text.contains("caller_id=P1"), "{text}");
 }
+
+/// The session of `hotline sql` runs a GROUP BY's first stage as DenseAggregateExec
+/// (src/dense.rs), EXPLAIN ANALYZE shows its timings, and the answer is the hand-counted one:
+/// 甲区 1 ticket (1), 乙区 2 (2 and 3).
+#[test]
+fn group_by_runs_densely_in_the_sql_session() {
+    let d = tempfile::tempdir().unwrap();
+    let a = archive(d.path());
+    let plan = stdout(&sql(&a, &["--format", "csv", &format!("EXPLAIN ANALYZE {Q}")]));
+    assert!(plan.contains("DenseAggregateExec: mode=Partial, gby=[district"), "{plan}");
+    assert!(plan.contains("time_calculating_group_ids="), "{plan}");
+    let out = sql(&a, &["--format", "csv", Q]);
+    assert_eq!(stdout(&out), "district,n,first\n乙区,2,2\n甲区,1,1\n", "{}", stderr(&out));
+}
