@@ -31,6 +31,11 @@ use args::{Cli, Command};
 
 /// Run one command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // the commands that stage and publish folders: a kill in between removes the staging folders
+    // (src/cleanup.rs); `sql` and `check` write nothing staged, and the shell has its own Ctrl-C
+    if matches!(cli.command, Command::Generate(_) | Command::Report(_) | Command::Run(_) | Command::Import(_)) {
+        cleanup::on_termination();
+    }
     match cli.command {
         Command::Generate(a) => commands::generate::generate(a),
         Command::Report(a) => commands::report::report(a),

@@ -41,20 +41,12 @@ pub fn check(args: CheckArgs) -> Result<()> {
     }
     crate::metrics::register(&ctx, "population", vec![crate::config::population_batch(&config.metrics.population)?])?;
     // a reader that panics on a damaged file (arrow-rs, docs/upstream.md) is a damaged file too
-    let guarded = |work: &dyn Fn() -> Result<()>| -> Result<()> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("a reader panicked on the archive")))
-            .map_err(|e| engine::name_damage(&archive, e))
-    };
-    guarded(&|| rt.block_on(checks::register_checked(&ctx, range)))?;
-    let nulls = std::cell::RefCell::new(Vec::new());
-    let outcomes = std::cell::RefCell::new(Vec::new());
-    guarded(&|| {
-        *nulls.borrow_mut() = rt.block_on(checks::null_shares(&ctx))?;
-        *outcomes.borrow_mut() = rt.block_on(checks::run(&ctx, &list))?;
-        Ok(())
-    })?;
-    let (nulls, outcomes) = (nulls.into_inner(), outcomes.into_inner());
+    let (nulls, outcomes) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<_> {
+        rt.block_on(checks::register_checked(&ctx, range))?;
+        Ok((rt.block_on(checks::null_shares(&ctx))?, rt.block_on(checks::run(&ctx, &list))?))
+    }))
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("a reader panicked on the archive")))
+    .map_err(|e| engine::name_damage(&archive, e))?;
     let rows = nulls.first().map(|n| n.2).unwrap_or(0);
     let errors = outcomes.iter().filter(|o| o.is_error()).count();
     let warnings = outcomes.iter().filter(|o| o.failing > 0 && !o.is_error()).count();

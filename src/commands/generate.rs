@@ -6,8 +6,6 @@ use crate::args::GenerateArgs;
 use crate::generate::{self, Options};
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
-    // a kill between staging and publishing removes the staging folders (src/cleanup.rs)
-    crate::cleanup::on_termination();
     let years = generate::parse_years(&args.years)?;
     let opts = Options { out: args.out.clone(), tickets_per_year: args.tickets, years, seed: args.seed };
     let started = Instant::now();

@@ -6,8 +6,6 @@ use crate::args::ImportArgs;
 use crate::import::{self, Mapping};
 
 pub fn import(args: ImportArgs) -> Result<()> {
-    // a kill between staging and publishing removes the staging folders (src/cleanup.rs)
-    crate::cleanup::on_termination();
     let mapping = Mapping::load(&args.mapping)?;
     let archive = args.archive.archive.clone();
     let quarantine = args.quarantine.clone().unwrap_or_else(|| {

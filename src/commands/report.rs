@@ -31,8 +31,6 @@ pub fn today(flag: Option<&str>, config: &Config) -> Result<NaiveDate> {
 }
 
 pub fn report(args: ReportArgs) -> Result<()> {
-    // a kill between staging and publishing removes the staging folders (src/cleanup.rs)
-    crate::cleanup::on_termination();
     let (config, config_file) = Config::load(args.config.as_deref())?;
     if let Some(f) = &config_file {
         super::say(&format!("using settings from {}", f.display()));

@@ -92,8 +92,6 @@ pub(crate) fn remove_leftovers(out: &Path, label: &str) {
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
-    // a kill between staging and publishing removes the staging folders (src/cleanup.rs)
-    crate::cleanup::on_termination();
     let (config, file) = Config::load(Some(&args.config))?;
     let mut log = Log::open(args.log.as_deref().or(config.run.log.as_deref()))?;
     let result = run_logged(&args, config, file, &mut log);
