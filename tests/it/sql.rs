@@ -301,7 +301,7 @@ fn the_shell_reads_statements_over_several_lines() {
 }
 
 /// The caller key is a keyed hash whose key lives inside the view's function: EXPLAIN shows the
-/// function, not the key (it showed `md5(<salt> || caller_id)` before), SQL cannot call it to
+/// function, not the key (never `md5(<salt> || caller_id)`), SQL cannot call it to
 /// probe guesses, and two runs key the same caller differently.
 #[test]
 fn no_plan_shows_the_callers_key_and_sql_cannot_call_it() {
@@ -320,7 +320,7 @@ fn no_plan_shows_the_callers_key_and_sql_cannot_call_it() {
 }
 
 /// A long chain of terms is answered up to the nesting limit and refused beyond it with a clear
-/// error (it overflowed the stack and aborted the process before).
+/// error (without the limit the chain would overflow the stack and abort the process).
 #[test]
 fn deep_expressions_are_answered_or_refused_never_a_crash() {
     let d = tempfile::tempdir().unwrap();
