@@ -234,16 +234,12 @@ pub fn find_damage(archive: &Archive) -> Option<String> {
             Err(e) => return Some(format!("{name}: {e}")),
         };
         // the embedded Arrow schema (ARROW:schema): DataFusion's reader may still decode it, and
-        // arrow-rs panics on some damaged ones, so the attempt is made with the panic caught
-        let arrow = {
-            let quiet = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map(|_| ()).map_err(|e| e.to_string())
-            }));
-            std::panic::set_hook(quiet);
-            tried.unwrap_or_else(|_| Err("it does not decode".into()))
-        };
+        // arrow-rs panics on some damaged ones, so the attempt is made with the panic caught (the
+        // process's hook keeps that panic quiet: error::install_panic_hook)
+        let arrow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map(|_| ()).map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|_| Err("it does not decode".into()));
         if let Err(e) = arrow {
             return Some(format!("{name}, footer (the embedded Arrow schema): {e}"));
         }

@@ -112,3 +112,35 @@ pub fn print(err: &anyhow::Error) {
 pub fn shown(path: &std::path::Path) -> String {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }
+
+/// The message of the last panic the hook kept quiet (see [`install_panic_hook`]).
+static QUIET_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A panic of arrow-rs's IPC decoder, which some damaged embedded Arrow schemas (`ARROW:schema`
+/// in a Parquet footer) cause (docs/upstream.md), is caught where the archive is read and
+/// reported as a damaged file (exit 3, naming it): its message is kept, not printed. Every other
+/// panic prints as Rust's default hook prints it.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.location().is_some_and(|l| l.file().contains("arrow-ipc")) {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let at = info.location().map(|l| format!(" at {l}")).unwrap_or_default();
+            if let Ok(mut kept) = QUIET_PANIC.lock() {
+                *kept = Some(format!("{msg}{at}"));
+            }
+        } else {
+            default(info);
+        }
+    }));
+}
+
+/// The message of a panic the hook kept quiet, if there was one (for a panic nothing caught).
+pub fn quiet_panic() -> Option<String> {
+    QUIET_PANIC.lock().ok().and_then(|k| k.clone())
+}
