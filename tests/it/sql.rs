@@ -367,3 +367,39 @@ fn group_by_runs_densely_in_the_sql_session() {
     let out = sql(&a, &["--format", "csv", Q]);
     assert_eq!(stdout(&out), "district,n,first\n乙区,2,2\n甲区,1,1\n", "{}", stderr(&out));
 }
+
+/// `--memory-limit` holds for the plan shapes that would hold everything: a sort, a hash join's
+/// build side and a window stop with exit 3 and the limit named where a generous limit answers
+/// them (docs/reliability.md has what the limit does not cover).
+#[test]
+fn the_memory_limit_stops_sorts_joins_and_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let out = hotline(&[
+        "generate",
+        "--out",
+        archive.to_str().unwrap(),
+        "--tickets",
+        "60000",
+        "--years",
+        "2025",
+        "--seed",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = archive.to_str().unwrap();
+    let run = |limit: &str, q: &str| hotline(&["sql", "--archive", a, "--memory-limit", limit, "--format", "csv", q]);
+    for q in [
+        "SELECT ticket_id, content FROM tickets ORDER BY content, ticket_id",
+        "SELECT count(*), max(a.content) FROM tickets a JOIN tickets b ON a.ticket_id = b.ticket_id",
+        "SELECT ticket_id, row_number() OVER (PARTITION BY street ORDER BY content) FROM tickets",
+    ] {
+        let roomy = run("1G", q);
+        assert!(roomy.status.success(), "{q}: {}", stderr(&roomy));
+        assert!(stdout(&roomy).lines().count() > 1, "{q}");
+        let tight = run("2M", q);
+        assert_eq!(tight.status.code(), Some(3), "{q}: {}", stderr(&tight));
+        assert!(stderr(&tight).contains("needs more memory than --memory-limit allows"), "{q}: {}", stderr(&tight));
+        assert!(stdout(&tight).is_empty(), "{q}: a refused query prints no partial answer");
+    }
+}
