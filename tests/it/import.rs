@@ -208,6 +208,26 @@ fn a_gbk_export_with_chinese_headers_imports_without_a_garbled_character() {
     assert_eq!(stdout(&content), "content\n楼道堆物噪音扰民\n夜间施工噪声\n");
 }
 
+/// unknown_districts names each district the population table (the built-in one: Beijing's 16)
+/// does not know, with its tickets, busiest first; a known district is not named.
+#[test]
+fn districts_outside_the_population_table_are_named_with_their_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let mut v = Vec::new();
+    for (i, d) in ["东城区", "东城区", "甲区", "甲区", "甲区", "乙区"].iter().enumerate() {
+        v.push(ticket(&format!("t{i}"), d));
+    }
+    write_archive(&archive, "t.parquet", &v);
+    let o = hotline(&["check", "--archive", s(&archive), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    let c = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "unknown_districts").unwrap();
+    // two districts fail: 甲区 with 3 tickets, then 乙区 with 1
+    assert_eq!(c["failing"], 2, "{c}");
+    let examples: Vec<&str> = c["examples"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert_eq!(examples, ["district=甲区, tickets=3", "district=乙区, tickets=1"]);
+}
+
 #[test]
 fn an_error_level_check_stops_the_report_and_names_the_rows() {
     let dir = tempfile::tempdir().unwrap();
