@@ -12,8 +12,10 @@
 -- Run once per unit type so that only one type's values are held in memory at a time.
 WITH t AS (
   SELECT
-    CASE $unit_type WHEN 'district' THEN district WHEN 'street' THEN street
-                    WHEN 'department' THEN department ELSE 'city' END AS unit,
+    -- written as conditions on $unit_type (not CASE $unit_type WHEN …) so that DataFusion folds
+    -- the CASE to one column and reads only that column
+    CASE WHEN $unit_type = 'district' THEN district WHEN $unit_type = 'street' THEN street
+         WHEN $unit_type = 'department' THEN department ELSE 'city' END AS unit,
     CASE WHEN $unit_type = 'street' THEN district END AS parent,
     CASE WHEN responded_at >= dispatched_at
          THEN CAST(CAST(responded_at AS BIGINT) - CAST(dispatched_at AS BIGINT) AS DOUBLE) / 3600000000.0
