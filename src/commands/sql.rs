@@ -77,33 +77,31 @@ pub fn sql(args: SqlArgs) -> Result<()> {
     };
     let params = saved::bind(&text, &what, &given, today)?;
     let text = text.trim().trim_end_matches(';').to_string();
-    let ran = sqltool::run(&rt, &ctx, &text, params, timeout);
-    // a query stopped by --timeout may still be winding down on a worker: do not wait for it
-    rt.shutdown_background();
-    let (schema, batches) = ran.map_err(|e| engine::name_damage(&archive, e))?;
-
     let binary = matches!(format, SqlFormat::Parquet | SqlFormat::Xlsx);
-    let total = output::rows(&batches);
-    let shown = match &args.output {
+    if args.output.is_none() && binary && std::io::stdout().is_terminal() {
+        return Err(error::usage(format!("refusing to write {format:?} to a terminal").to_lowercase())
+            .hint("use --output FILE, or redirect stdout to a file")
+            .into());
+    }
+    // the answer is written batch by batch as the plan produces it (to a temporary file beside
+    // --output, moved into place when the query has succeeded, or to stdout)
+    let (total, shown) = match &args.output {
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-            let shown = output::write(&mut tmp, &schema, &batches, format, args.max_rows)?;
+            let counts = stream(&rt, &ctx, &archive, &text, params, timeout, &mut tmp, format, args.max_rows);
+            rt.shutdown_background();
+            let (total, shown) = counts?;
             tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
             super::say(&format!("wrote {} ({} rows)", path.display(), total));
-            shown
+            (total, shown)
         }
         None => {
-            if binary && std::io::stdout().is_terminal() {
-                return Err(error::usage(format!("refusing to write {format:?} to a terminal").to_lowercase())
-                    .hint("use --output FILE, or redirect stdout to a file")
-                    .into());
-            }
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            match output::write(&mut out, &schema, &batches, format, args.max_rows) {
-                Ok(n) => n,
+            let counts = stream(&rt, &ctx, &archive, &text, params, timeout, std::io::stdout(), format, args.max_rows);
+            rt.shutdown_background();
+            match counts {
+                Ok(c) => c,
                 Err(e) if is_broken_pipe(&e) => return Ok(()),
                 Err(e) => return Err(e),
             }
@@ -113,6 +111,37 @@ pub fn sql(args: SqlArgs) -> Result<()> {
         super::say(&output::footer(total, shown));
     }
     Ok(())
+}
+
+/// Run the statement, writing its answer to `w` in `format` as it comes: (rows, rows shown).
+#[allow(clippy::too_many_arguments)]
+fn stream<W: Write + Send>(
+    rt: &tokio::runtime::Runtime,
+    ctx: &datafusion::prelude::SessionContext,
+    archive: &engine::Archive,
+    text: &str,
+    params: Vec<(String, datafusion::common::ScalarValue)>,
+    timeout: Option<Duration>,
+    w: W,
+    format: SqlFormat,
+    max_rows: usize,
+) -> Result<(usize, usize)> {
+    let mut sink: Option<output::Sink<W>> = None;
+    let mut w = Some(w);
+    let schema = sqltool::run_each(rt, ctx, text, params, timeout, &mut |schema, b| {
+        if sink.is_none() {
+            sink = Some(output::Sink::new(w.take().expect("one writer"), schema.clone(), format, max_rows)?);
+        }
+        sink.as_mut().expect("a sink").write(b)
+    })
+    .map_err(|e| engine::name_damage(archive, e))?;
+    let sink = match sink {
+        Some(s) => s,
+        // no rows: the header (or the empty file) of the answer's schema
+        None => output::Sink::new(w.take().expect("one writer"), schema, format, max_rows)?,
+    };
+    let total = sink.rows();
+    Ok((total, sink.finish()?))
 }
 
 /// The output format: --format, else the --output file's extension, else the table; a file name

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
@@ -160,7 +160,8 @@ pub fn nesting(sql: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// Run one statement with bound parameters; Ctrl-C (in the shell) or the timeout cancels it.
+/// Run one statement with bound parameters and collect its answer; Ctrl-C (in the shell) or the
+/// timeout cancels it.
 pub fn run(
     rt: &tokio::runtime::Runtime,
     ctx: &SessionContext,
@@ -168,6 +169,31 @@ pub fn run(
     params: Vec<(String, ScalarValue)>,
     timeout: Option<Duration>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let mut batches = Vec::new();
+    let schema = run_each(rt, ctx, sql, params, timeout, &mut |_, b| {
+        batches.push(b);
+        Ok(())
+    })?;
+    Ok((schema, batches))
+}
+
+/// What the query's task sends: its answer's schema first, then the batches as they come.
+enum Piece {
+    Schema(SchemaRef),
+    Batch(RecordBatch),
+}
+
+/// Run one statement with bound parameters, handing each batch of its answer to `each` as the
+/// plan produces it (nothing is collected here); Ctrl-C (in the shell) or the timeout cancels
+/// it, and so does an error of `each`. Returns the answer's schema.
+pub fn run_each(
+    rt: &tokio::runtime::Runtime,
+    ctx: &SessionContext,
+    sql: &str,
+    params: Vec<(String, ScalarValue)>,
+    timeout: Option<Duration>,
+    each: &mut dyn FnMut(&SchemaRef, RecordBatch) -> Result<()>,
+) -> Result<SchemaRef> {
     let depth = nesting(sql);
     if depth > MAX_NESTING {
         return Err(error::usage(format!(
@@ -186,34 +212,62 @@ pub fn run(
     }
     let ctx = ctx.clone();
     let text = sql.to_string();
+    // two batches in flight at most: the plan waits while the output is being written
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(2);
     let task = rt.spawn(async move {
+        use futures::StreamExt;
         let df = ctx.sql_with_options(&text, read_only()).await?;
         let df = if params.is_empty() { df } else { df.with_param_values(params)? };
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok::<_, datafusion::error::DataFusionError>((schema, batches))
+        if tx.send(Piece::Schema(schema)).await.is_err() {
+            return Ok(());
+        }
+        let mut stream = df.execute_stream().await?;
+        while let Some(b) = stream.next().await {
+            if tx.send(Piece::Batch(b?)).await.is_err() {
+                break; // the receiving side stopped (an error while writing)
+            }
+        }
+        Ok::<_, datafusion::error::DataFusionError>(())
     });
     let started = Instant::now();
     INTERRUPTED.store(false, Ordering::SeqCst);
+    let mut schema: Option<SchemaRef> = None;
     loop {
-        if task.is_finished() {
-            let result = match rt.block_on(task) {
-                Ok(r) => r,
-                // a reader that panics on a damaged file (arrow-rs, docs/upstream.md): the caller
-                // names the file (engine::name_damage)
-                Err(e) if e.is_panic() => {
-                    return Err(anyhow::anyhow!("the query failed: a reader panicked on the archive"));
+        match rx.try_recv() {
+            Ok(Piece::Schema(s)) => {
+                schema = Some(s);
+                continue;
+            }
+            Ok(Piece::Batch(b)) => {
+                let s = schema.clone().expect("the schema comes first");
+                if let Err(e) = each(&s, b) {
+                    task.abort();
+                    return Err(e);
                 }
-                Err(e) => return Err(anyhow::Error::from(e).context("the query task failed")),
-            };
-            return result.map_err(|e| {
-                if crate::engine::is_damaged_input(&e) {
-                    // the caller names the damaged file (engine::name_damage); exit 3, not a usage error
-                    anyhow::Error::from(e).context("the query failed reading the archive")
-                } else {
-                    explain(sql, &e.to_string()).into()
-                }
-            });
+                continue;
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                // the task has ended: its outcome says whether the answer is whole
+                let result = match rt.block_on(task) {
+                    Ok(r) => r,
+                    // a reader that panics on a damaged file (arrow-rs, docs/upstream.md): the caller
+                    // names the file (engine::name_damage)
+                    Err(e) if e.is_panic() => {
+                        return Err(anyhow::anyhow!("the query failed: a reader panicked on the archive"));
+                    }
+                    Err(e) => return Err(anyhow::Error::from(e).context("the query task failed")),
+                };
+                return match result {
+                    Ok(()) => schema.context("internal: the query ended without a schema"),
+                    Err(e) if crate::engine::is_damaged_input(&e) => {
+                        // the caller names the damaged file (engine::name_damage); exit 3, not a usage error
+                        Err(anyhow::Error::from(e).context("the query failed reading the archive"))
+                    }
+                    Err(e) => Err(explain(sql, &e.to_string()).into()),
+                };
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {}
         }
         if INTERRUPTED.swap(false, Ordering::SeqCst) {
             task.abort();
@@ -227,7 +281,7 @@ pub fn run(
                 .hint("narrow the query (a shorter period, fewer columns) or raise --timeout")
                 .into());
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -21,54 +21,131 @@ pub fn rows(batches: &[RecordBatch]) -> usize {
 
 /// Write `batches` in `format`. For the table format only the first `max_rows` rows are shown;
 /// returns how many rows were shown.
-pub fn write<W: Write>(
-    w: &mut W,
+pub fn write<W: Write + Send>(
+    w: W,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     format: SqlFormat,
     max_rows: usize,
 ) -> Result<usize> {
-    let n = rows(batches);
-    match format {
-        SqlFormat::Table => return table(w, schema, batches, max_rows),
-        SqlFormat::Csv => {
-            let mut writer = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut *w);
-            if batches.is_empty() {
-                writer.write(&RecordBatch::new_empty(schema.clone()))?;
-            }
-            for b in batches {
-                writer.write(b)?;
-            }
-        }
-        SqlFormat::Json => {
-            let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *w);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            if n == 0 {
-                write!(w, "[]")?;
-            }
-            writeln!(w)?;
-        }
-        SqlFormat::Ndjson => {
-            let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut *w);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-        }
-        SqlFormat::Parquet => {
-            let mut buf = Vec::new();
-            let mut writer = ArrowWriter::try_new(&mut buf, schema.clone(), None)?;
-            for b in batches {
-                writer.write(b)?;
-            }
-            writer.close()?;
-            w.write_all(&buf)?;
-        }
-        SqlFormat::Xlsx => w.write_all(&xlsx(schema, batches)?)?,
+    let mut sink = Sink::new(w, schema.clone(), format, max_rows)?;
+    for b in batches {
+        sink.write(b.clone())?;
     }
-    w.flush()?;
-    Ok(n)
+    sink.finish()
+}
+
+/// A result written batch by batch as the query produces it, so that an answer of millions of
+/// rows is never held whole: CSV, NDJSON, JSON and Parquet are written as the batches come; the
+/// table keeps only the rows it shows and counts the rest; XLSX keeps the result (a worksheet is
+/// written at once).
+pub struct Sink<W: Write + Send> {
+    out: Out<W>,
+    format: SqlFormat,
+    schema: SchemaRef,
+    max_rows: usize,
+    /// rows written (or counted)
+    total: usize,
+    /// table: the batches holding the rows shown; XLSX: every batch
+    kept: Vec<RecordBatch>,
+    kept_rows: usize,
+}
+
+enum Out<W: Write + Send> {
+    Text(W),
+    Parquet(Box<ArrowWriter<W>>),
+}
+
+impl<W: Write + Send> Sink<W> {
+    pub fn new(w: W, schema: SchemaRef, format: SqlFormat, max_rows: usize) -> Result<Self> {
+        let out = match format {
+            SqlFormat::Parquet => Out::Parquet(Box::new(ArrowWriter::try_new(w, schema.clone(), None)?)),
+            _ => Out::Text(w),
+        };
+        Ok(Sink { out, format, schema, max_rows, total: 0, kept: Vec::new(), kept_rows: 0 })
+    }
+
+    /// Rows written (or counted) so far.
+    pub fn rows(&self) -> usize {
+        self.total
+    }
+
+    pub fn write(&mut self, b: RecordBatch) -> Result<()> {
+        if b.num_rows() == 0 {
+            return Ok(());
+        }
+        let first = self.total == 0;
+        self.total += b.num_rows();
+        match (&mut self.out, self.format) {
+            (Out::Parquet(writer), _) => writer.write(&b)?,
+            (Out::Text(_), SqlFormat::Table) => {
+                if self.kept_rows < self.max_rows {
+                    let n = b.num_rows().min(self.max_rows - self.kept_rows);
+                    self.kept_rows += n;
+                    self.kept.push(b.slice(0, n));
+                }
+            }
+            (Out::Text(_), SqlFormat::Xlsx) => self.kept.push(b),
+            (Out::Text(w), SqlFormat::Csv) => {
+                datafusion::arrow::csv::WriterBuilder::new().with_header(first).build(&mut *w).write(&b)?;
+            }
+            (Out::Text(w), SqlFormat::Ndjson) => {
+                let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut *w);
+                writer.write(&b)?;
+                writer.finish()?;
+            }
+            (Out::Text(w), SqlFormat::Json) => {
+                // one array over every batch: the rows as NDJSON lines, joined with commas
+                let mut lines = Vec::new();
+                let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut lines);
+                writer.write(&b)?;
+                writer.finish()?;
+                let text = String::from_utf8(lines)?;
+                for (i, row) in text.lines().enumerate() {
+                    w.write_all(if first && i == 0 { b"[" } else { b"," })?;
+                    w.write_all(row.as_bytes())?;
+                }
+            }
+            (Out::Text(_), SqlFormat::Parquet) => unreachable!("a Parquet sink writes through ArrowWriter"),
+        }
+        Ok(())
+    }
+
+    /// Close the output; returns how many rows were shown (all but the table's cut).
+    pub fn finish(self) -> Result<usize> {
+        let Sink { out, format, schema, total, kept, .. } = self;
+        match out {
+            Out::Parquet(writer) => {
+                writer.close()?;
+                Ok(total)
+            }
+            Out::Text(mut w) => {
+                let shown = match format {
+                    SqlFormat::Table => table(&mut w, &schema, &kept, usize::MAX)?,
+                    SqlFormat::Xlsx => {
+                        w.write_all(&xlsx(&schema, &kept)?)?;
+                        total
+                    }
+                    SqlFormat::Csv => {
+                        if total == 0 {
+                            datafusion::arrow::csv::WriterBuilder::new()
+                                .with_header(true)
+                                .build(&mut w)
+                                .write(&RecordBatch::new_empty(schema.clone()))?;
+                        }
+                        total
+                    }
+                    SqlFormat::Json => {
+                        w.write_all(if total == 0 { b"[]\n" } else { b"]\n" })?;
+                        total
+                    }
+                    SqlFormat::Ndjson | SqlFormat::Parquet => total,
+                };
+                w.flush()?;
+                Ok(shown)
+            }
+        }
+    }
 }
 
 fn formatted(batches: &[RecordBatch], limit: usize) -> Result<Vec<Vec<String>>> {

@@ -124,8 +124,7 @@ impl Shell<'_> {
         let started = Instant::now();
         match super::run(self.rt, self.ctx, sql, params, self.timeout) {
             Ok((schema, batches)) => {
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
+                let mut out = std::io::stdout();
                 let format = match self.format {
                     SqlFormat::Parquet | SqlFormat::Xlsx => SqlFormat::Table,
                     f => f,

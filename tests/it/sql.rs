@@ -403,3 +403,40 @@ fn the_memory_limit_stops_sorts_joins_and_windows() {
         assert!(stdout(&tight).is_empty(), "{q}: a refused query prints no partial answer");
     }
 }
+
+/// The answer is written as the plan produces it: a query that fails on one row leaves no
+/// --output file (the file is moved into place only when the query has succeeded), and a whole
+/// answer of 60,000 rows arrives in order with its count.
+#[test]
+fn answers_stream_and_a_failed_query_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let out = hotline(&[
+        "generate",
+        "--out",
+        archive.to_str().unwrap(),
+        "--tickets",
+        "60000",
+        "--years",
+        "2025",
+        "--seed",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = archive.to_str().unwrap();
+    let file = dir.path().join("q.csv");
+    let f = file.to_str().unwrap();
+    // the cast fails on one ticket only (the greatest id)
+    let q = "SELECT ticket_id, CAST(CASE WHEN ticket_id = (SELECT max(ticket_id) FROM tickets) THEN 'x' ELSE '1' END AS INT) AS v FROM tickets";
+    let o = hotline(&["sql", "--archive", a, "--output", f, q]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(stderr(&o).contains("Cannot cast"), "{}", stderr(&o));
+    assert!(!file.exists(), "a failed query left {f}");
+    let o = hotline(&["sql", "--archive", a, "--output", f, "SELECT ticket_id FROM tickets ORDER BY ticket_id"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(60000 rows)"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let ids: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(ids.len(), 60000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order");
+}
