@@ -132,6 +132,11 @@ impl Keys {
         self.group_keys.len()
     }
 
+    /// The most distinct values any key column has numbered.
+    pub(super) fn most_values(&self) -> usize {
+        self.columns.iter().map(|c| c.values.len()).max().unwrap_or(0)
+    }
+
     pub(super) fn size(&self) -> usize {
         let groups = self.group_keys.capacity() * std::mem::size_of::<[u32; MAX_KEYS]>()
             + self.packed.capacity() * 13

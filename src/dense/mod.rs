@@ -24,7 +24,11 @@
 //! pool refuses more (or a partition holds more than [`MAX_GROUPS`] groups) the partial state
 //! is emitted and the stage starts again, which the final stage merges. When the keys barely
 //! repeat (a GROUP BY ticket_id), the stage passes rows through as states, as DataFusion's
-//! skip-partial-aggregation does, with the same thresholds.
+//! skip-partial-aggregation does, with the same thresholds. A key column with more than
+//! [`MAX_VALUES`] distinct values in a partition (a GROUP BY content) is not dense: the stage
+//! emits what it has and passes the rest through (with grouping sets, it emits and starts
+//! again), leaving the grouping to DataFusion's final stage; numbering such a column would hold
+//! each value twice more.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -60,17 +64,21 @@ use keys::{Keys, Kind};
 pub const MAX_KEYS: usize = 8;
 /// Groups one partition holds before it emits its partial state and starts again.
 pub const MAX_GROUPS: usize = 1 << 20;
+/// Distinct values of one key column in a partition beyond which the column is not dense.
+pub const MAX_VALUES: usize = 1 << 16;
 
 /// The physical optimizer rule that runs eligible partial aggregations densely.
 #[derive(Debug)]
 pub struct DenseAggregate {
     /// groups a partition holds before it emits its partial state ([`MAX_GROUPS`])
     pub max_groups: usize,
+    /// distinct values of a key column beyond which it is not dense ([`MAX_VALUES`])
+    pub max_values: usize,
 }
 
 impl Default for DenseAggregate {
     fn default() -> Self {
-        DenseAggregate { max_groups: MAX_GROUPS }
+        DenseAggregate { max_groups: MAX_GROUPS, max_values: MAX_VALUES }
     }
 }
 
@@ -80,7 +88,7 @@ impl datafusion::physical_optimizer::PhysicalOptimizerRule for DenseAggregate {
             if let Some(agg) = p.downcast_ref::<AggregateExec>()
                 && eligible(agg)
             {
-                let dense = DenseAggregateExec::new(Arc::clone(&p), self.max_groups);
+                let dense = DenseAggregateExec::new(Arc::clone(&p), self.max_groups, self.max_values);
                 return Ok(Transformed::yes(Arc::new(dense) as Arc<dyn ExecutionPlan>));
             }
             Ok(Transformed::no(p))
@@ -127,12 +135,13 @@ pub struct DenseAggregateExec {
     /// The aggregation it replaces: its expressions, schema and properties are this node's.
     inner: Arc<dyn ExecutionPlan>,
     max_groups: usize,
+    max_values: usize,
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl DenseAggregateExec {
-    fn new(inner: Arc<dyn ExecutionPlan>, max_groups: usize) -> Self {
-        DenseAggregateExec { inner, max_groups, metrics: ExecutionPlanMetricsSet::new() }
+    fn new(inner: Arc<dyn ExecutionPlan>, max_groups: usize, max_values: usize) -> Self {
+        DenseAggregateExec { inner, max_groups, max_values, metrics: ExecutionPlanMetricsSet::new() }
     }
 
     fn agg(&self) -> &AggregateExec {
@@ -178,7 +187,9 @@ impl ExecutionPlan for DenseAggregateExec {
         let inner = Arc::clone(&self.inner)
             .replace_children(children, ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute))?;
         match inner.downcast_ref::<AggregateExec>() {
-            Some(agg) if eligible(agg) => Ok(Arc::new(DenseAggregateExec::new(inner, self.max_groups))),
+            Some(agg) if eligible(agg) => {
+                Ok(Arc::new(DenseAggregateExec::new(inner, self.max_groups, self.max_values)))
+            }
             _ => Ok(inner),
         }
     }
@@ -199,6 +210,7 @@ impl ExecutionPlan for DenseAggregateExec {
                 .register(context.memory_pool()),
             batch_size: context.session_config().batch_size(),
             max_groups: self.max_groups,
+            max_values: self.max_values,
             probe_rows: options.execution.skip_partial_aggregation_probe_rows_threshold,
             probe_ratio: options.execution.skip_partial_aggregation_probe_ratio_threshold,
             rows_in: 0,
@@ -267,6 +279,7 @@ struct Dense {
     reservation: MemoryReservation,
     batch_size: usize,
     max_groups: usize,
+    max_values: usize,
     probe_rows: usize,
     probe_ratio: f64,
     rows_in: usize,
@@ -342,6 +355,11 @@ impl Dense {
                 self.pass_through = true;
                 return self.emit(out);
             }
+        }
+        if self.keys.most_values() > self.max_values {
+            // a key column that is not dense: DataFusion's final stage groups the rest
+            self.pass_through = self.group_by.is_single();
+            return self.emit(out);
         }
         let size = self.keys.size() + self.accumulators.iter().map(|a| a.size()).sum::<usize>();
         if self.keys.len() > self.max_groups || self.reservation.try_resize(size).is_err() {

@@ -136,16 +136,24 @@ async fn plan(ctx: &SessionContext, sql: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dense_equals_hash_aggregation() {
-    // (seed, rows, max_groups, probe rows): the default; early emission every 50 groups;
-    // pass-through after 500 rows when the keys barely repeat
-    let runs = [(1, 5_000, MAX_GROUPS, 100_000), (2, 12_000, 50, 100_000), (3, 9_000, MAX_GROUPS, 500), (4, 3, 1, 1)];
-    for (seed, rows, max_groups, probe) in runs {
+    // (seed, rows, max_groups, max_values, probe rows): the default; early emission every 50
+    // groups; pass-through after 500 rows when the keys barely repeat; a key column of more than
+    // 20 values is not dense (pass-through, or emission with grouping sets)
+    let runs = [
+        (1, 5_000, MAX_GROUPS, MAX_VALUES, 100_000),
+        (2, 12_000, 50, MAX_VALUES, 100_000),
+        (3, 9_000, MAX_GROUPS, MAX_VALUES, 500),
+        (4, 3, 1, MAX_VALUES, 1),
+        (5, 9_000, MAX_GROUPS, 20, 100_000),
+    ];
+    for (seed, rows, max_groups, max_values, probe) in runs {
         let parts = table(seed, rows);
         let hash = ctx(None, probe, parts.clone());
-        let dense = ctx(Some(DenseAggregate { max_groups }), probe, parts);
+        let dense = ctx(Some(DenseAggregate { max_groups, max_values }), probe, parts);
         for (sql, uses) in QUERIES {
             let expected = answer(&hash, sql).await;
-            assert_eq!(answer(&dense, sql).await, expected, "seed {seed}, max_groups {max_groups}: {sql}");
+            let got = answer(&dense, sql).await;
+            assert_eq!(got, expected, "seed {seed}, max_groups {max_groups}, max_values {max_values}: {sql}");
             assert_eq!(plan(&dense, sql).await.contains("DenseAggregateExec"), uses, "{sql}");
             assert!(!plan(&hash, sql).await.contains("DenseAggregateExec"));
             assert!(expected.lines().count() > 2 || rows < 10, "{sql} gave too little to compare:\n{expected}");
