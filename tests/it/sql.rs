@@ -440,3 +440,40 @@ fn answers_stream_and_a_failed_query_leaves_no_file() {
     assert_eq!(ids.len(), 60000);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order");
 }
+
+/// A grouping larger than --memory-limit spills through the memory pool and gives the same
+/// answer as without the limit: 600,000 groups of (ticket_id, min(content)) under 64 MiB.
+#[test]
+fn a_grouping_over_the_memory_limit_spills_and_answers_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let out = hotline(&[
+        "generate",
+        "--out",
+        archive.to_str().unwrap(),
+        "--tickets",
+        "600000",
+        "--years",
+        "2025",
+        "--seed",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = archive.to_str().unwrap();
+    let run = |limit: &str, q: &str| hotline(&["sql", "--archive", a, "--memory-limit", limit, "--format", "csv", q]);
+    let q = "SELECT sum(length(m)) AS chars, count(*) AS ids FROM (SELECT ticket_id, min(content) AS m FROM tickets GROUP BY ticket_id)";
+    let (roomy, tight) = (run("4G", q), run("64M", q));
+    assert!(tight.status.success(), "{}", stderr(&tight));
+    assert_eq!(stdout(&tight), stdout(&roomy));
+    assert!(stdout(&roomy).contains(",600000"), "{}", stdout(&roomy));
+    // the final aggregation spilled under the limit, and did not without it
+    let spills = |limit: &str| -> u64 {
+        let plan = stdout(&run(limit, &format!("EXPLAIN ANALYZE {q}")));
+        let at = plan.find("mode=FinalPartitioned").expect("a final aggregation");
+        let after = &plan[at..];
+        let n = after.split("spill_count=").nth(1).expect("spill metrics");
+        n.chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap()
+    };
+    assert!(spills("64M") > 0);
+    assert_eq!(spills("4G"), 0);
+}
