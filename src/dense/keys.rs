@@ -57,6 +57,9 @@ pub(super) struct Keys {
     packed: HashMap<u64, u32, BuildHasherDefault<MulHash>>,
     wide: HashMap<[u32; MAX_KEYS], u32>,
     ids: Vec<Vec<u32>>,
+    /// per column, the array its `ids` were numbered from: the grouping sets of one batch share
+    /// their key arrays, so each distinct array is numbered once
+    numbered: Vec<Option<ArrayRef>>,
     codes: Vec<u64>,
 }
 
@@ -124,6 +127,7 @@ impl Keys {
             packed: HashMap::default(),
             wide: HashMap::default(),
             ids: vec![Vec::new(); n],
+            numbered: vec![None; n],
             codes: Vec::new(),
         })
     }
@@ -157,6 +161,8 @@ impl Keys {
         for c in &mut self.columns {
             *c = KeyColumn::new(c.kind, c.data_type.clone());
         }
+        // the ids of the last arrays were numbered in the numbering just dropped
+        self.numbered = vec![None; self.columns.len()];
     }
 
     /// The packed key of `key` under `bits`.
@@ -211,8 +217,14 @@ impl Keys {
     pub(super) fn intern(&mut self, set: &[ArrayRef], indices: &mut Vec<usize>, numbering: &Time) -> Result<()> {
         let rows = set.first().map_or(0, |a| a.len());
         let timer = numbering.timer();
-        for ((column, array), ids) in self.columns.iter_mut().zip(set).zip(&mut self.ids) {
+        for (((column, array), ids), numbered) in
+            self.columns.iter_mut().zip(set).zip(&mut self.ids).zip(&mut self.numbered)
+        {
+            if numbered.as_ref().is_some_and(|n| std::sync::Arc::ptr_eq(n, array)) {
+                continue; // numbered for an earlier grouping set of this batch: the same ids
+            }
             column.number(array, ids)?;
+            *numbered = Some(std::sync::Arc::clone(array));
         }
         timer.done();
         self.fit();
