@@ -30,10 +30,16 @@ WITH t AS (
 )
 SELECT
   unit, parent,
-  quantile_exact(respond_hours, 0.5) AS respond_hours_median,
-  quantile_exact(respond_hours, 0.9) AS respond_hours_p90,
-  quantile_exact(close_hours, 0.5) AS close_hours_median,
-  quantile_exact(close_hours, 0.9) AS close_hours_p90
-FROM t
-WHERE unit IS NOT NULL
-GROUP BY unit, parent
+  respond[1] AS respond_hours_median,
+  respond[2] AS respond_hours_p90,
+  close[1] AS close_hours_median,
+  close[2] AS close_hours_p90
+FROM (
+  -- both quantiles of a column from one copy of its values
+  SELECT unit, parent,
+    quantile_exact(respond_hours, [0.5, 0.9]) AS respond,
+    quantile_exact(close_hours, [0.5, 0.9]) AS close
+  FROM t
+  WHERE unit IS NOT NULL
+  GROUP BY unit, parent
+)

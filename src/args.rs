@@ -291,7 +291,8 @@ const SQL_HELP: &str = "\
 Tables: tickets (the archive; caller_id, caller_phone and content masked unless
 --allow-personal-data), population (district, street, population), districts, streets;
 with --period also scores and monthly_bottom. Read-only: CREATE, INSERT, COPY and the like are
-refused. Functions: everything DataFusion has, plus quantile_exact(x, p).
+refused. Functions: everything DataFusion has, plus quantile_exact(x, p) (exact; p may be a
+list such as [0.5, 0.9], giving a list) and hash64(text).
 
 Examples:
   hotline sql \"SELECT district, count(*) AS n FROM tickets GROUP BY 1 ORDER BY n DESC\"

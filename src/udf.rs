@@ -12,6 +12,9 @@
 //! appends each batch's values to its groups' vectors in one pass, instead of one
 //! `Accumulator` per group fed a `take` of the batch per group. The values are charged to the
 //! session's memory pool through `size()`; `p` must be a literal in [0, 1].
+//!
+//! `quantile_exact(x, [p1, p2, …])` gives the list of those quantiles from one copy of the
+//! values (a median and a P90 of the same column hold and sort the values once, not twice).
 
 use std::sync::Arc;
 
@@ -38,25 +41,65 @@ struct QuantileExact {
 
 impl QuantileExact {
     fn new() -> Self {
-        Self { signature: Signature::exact(vec![DataType::Float64, DataType::Float64], Volatility::Immutable) }
+        Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
 }
 
-/// `p` from the second argument, which must be a literal in [0, 1].
-fn literal_p(args: &AccumulatorArgs) -> Result<f64> {
+/// The list type of `quantile_exact(x, [p, …])`'s second argument and result.
+fn float_list() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
+}
+
+/// The quantiles asked for: the second argument, a literal number in [0, 1] or a literal list of
+/// them (then the result is a list).
+#[derive(Debug)]
+struct Ps {
+    ps: Vec<f64>,
+    list: bool,
+}
+
+fn literal_ps(args: &AccumulatorArgs) -> Result<Ps> {
     let Some(lit) = args.exprs.get(1).and_then(|e| e.downcast_ref::<Literal>()) else {
-        return plan_err!("quantile_exact(x, p): p must be a literal number in [0, 1]");
+        return plan_err!("quantile_exact(x, p): p must be a literal number in [0, 1] (or a list of them)");
     };
-    let p = match lit.value().clone() {
-        ScalarValue::Float64(Some(p)) => p,
-        ScalarValue::Float32(Some(p)) => p as f64,
-        ScalarValue::Int64(Some(p)) => p as f64,
-        other => return plan_err!("quantile_exact(x, p): p must be a number in [0, 1], not {other}"),
+    let number = |v: ScalarValue| -> Result<f64> {
+        let p = match v {
+            ScalarValue::Float64(Some(p)) => p,
+            ScalarValue::Float32(Some(p)) => p as f64,
+            ScalarValue::Int64(Some(p)) => p as f64,
+            other => return plan_err!("quantile_exact(x, p): p must be a number in [0, 1], not {other}"),
+        };
+        if !(0.0..=1.0).contains(&p) {
+            return exec_err!("quantile_exact: p = {p} is outside [0, 1]");
+        }
+        Ok(p)
     };
-    if !(0.0..=1.0).contains(&p) {
-        return exec_err!("quantile_exact: p = {p} is outside [0, 1]");
+    match lit.value().clone() {
+        ScalarValue::List(list) => {
+            if list.is_empty() || list.is_null(0) {
+                return plan_err!("quantile_exact(x, [p, …]): the list of p is empty");
+            }
+            let items = list.value(0);
+            let ps =
+                (0..items.len()).map(|i| number(ScalarValue::try_from_array(&items, i)?)).collect::<Result<_>>()?;
+            Ok(Ps { ps, list: true })
+        }
+        v => Ok(Ps { ps: vec![number(v)?], list: false }),
     }
-    Ok(p)
+}
+
+/// The quantiles `ps` of `values` (reordered in place): one value, or a list when `list`.
+fn quantiles(values: &mut [f64], ps: &Ps) -> ScalarValue {
+    if !ps.list {
+        return ScalarValue::Float64(quantile(values, ps.ps[0]));
+    }
+    let out: Float64Array = ps.ps.iter().map(|p| quantile(values, *p)).collect();
+    ScalarValue::List(Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Float64, true)),
+        OffsetBuffer::from_lengths([out.len()]),
+        Arc::new(out),
+        None,
+    )))
 }
 
 impl AggregateUDFImpl for QuantileExact {
@@ -68,8 +111,28 @@ impl AggregateUDFImpl for QuantileExact {
         &self.signature
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(if matches!(arg_types.get(1), Some(DataType::List(_))) { float_list() } else { DataType::Float64 })
+    }
+
+    /// x as DOUBLE; p as DOUBLE, or a list of numbers as a list of DOUBLE.
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [x, p] = arg_types else {
+            return plan_err!("quantile_exact takes two arguments: a value and p (or a list of p)");
+        };
+        if !x.is_numeric() && !x.is_null() {
+            return plan_err!("quantile_exact(x, p): x must be a number, not {x}");
+        }
+        let p = match p {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
+                if f.data_type().is_numeric() =>
+            {
+                float_list()
+            }
+            t if t.is_numeric() => DataType::Float64,
+            t => return plan_err!("quantile_exact(x, p): p must be a number in [0, 1] or a list of them, not {t}"),
+        };
+        Ok(vec![DataType::Float64, p])
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -78,7 +141,7 @@ impl AggregateUDFImpl for QuantileExact {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Quantile { values: Vec::new(), p: literal_p(&args)? }))
+        Ok(Box::new(Quantile { values: Vec::new(), ps: literal_ps(&args)? }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -86,7 +149,7 @@ impl AggregateUDFImpl for QuantileExact {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(QuantileGroups { groups: Vec::new(), p: literal_p(&args)?, capacity: 0 }))
+        Ok(Box::new(QuantileGroups { groups: Vec::new(), ps: literal_ps(&args)?, capacity: 0 }))
     }
 }
 
@@ -134,7 +197,7 @@ fn state_list(groups: Vec<Vec<f64>>) -> ArrayRef {
 #[derive(Debug)]
 struct Quantile {
     values: Vec<f64>,
-    p: f64,
+    ps: Ps,
 }
 
 impl Accumulator for Quantile {
@@ -145,7 +208,7 @@ impl Accumulator for Quantile {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(quantile(&mut self.values, self.p)))
+        Ok(quantiles(&mut self.values, &self.ps))
     }
 
     fn size(&self) -> usize {
@@ -170,7 +233,7 @@ impl Accumulator for Quantile {
 #[derive(Debug)]
 struct QuantileGroups {
     groups: Vec<Vec<f64>>,
-    p: f64,
+    ps: Ps,
     /// the capacity of the groups' vectors in values, kept up to date (size() is asked after
     /// every batch: summing thousands of groups each time would cost more than the work)
     capacity: usize,
@@ -224,8 +287,23 @@ impl GroupsAccumulator for QuantileGroups {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = self.take(emit_to);
-        let out: Float64Array = groups.into_iter().map(|mut v| quantile(&mut v, self.p)).collect();
-        Ok(Arc::new(out))
+        if !self.ps.list {
+            let out: Float64Array = groups.into_iter().map(|mut v| quantile(&mut v, self.ps.ps[0])).collect();
+            return Ok(Arc::new(out));
+        }
+        // one list of the quantiles per group
+        let n = self.ps.ps.len();
+        let flat: Float64Array = groups
+            .into_iter()
+            .flat_map(|mut v| self.ps.ps.iter().map(|p| quantile(&mut v, *p)).collect::<Vec<_>>())
+            .collect();
+        let lengths = std::iter::repeat_n(n, flat.len() / n.max(1));
+        Ok(Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Float64, true)),
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(flat),
+            None,
+        )))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -328,7 +406,7 @@ mod tests {
     /// batches, nulls, filter and merges; its state round-trips.
     #[test]
     fn groups_accumulator_matches_the_sorted_values() {
-        let mut acc = QuantileGroups { groups: Vec::new(), p: 0.9, capacity: 0 };
+        let mut acc = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.9], list: false }, capacity: 0 };
         // group 0: 1, 2, 3, 4, 10 (P90 7.6); group 1: 5 (and a null, a NaN, a filtered 100)
         let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(5.0), None, Some(2.0), Some(10.0)]));
         acc.update_batch(&[a], &[0, 1, 1, 0, 0], None, 2).unwrap();
@@ -336,7 +414,7 @@ mod tests {
         let keep = BooleanArray::from(vec![true, true, false]);
         acc.update_batch(&[b], &[1, 0, 1], Some(&keep), 2).unwrap();
         // group 0's 4 arrives as another partition's state
-        let mut other = QuantileGroups { groups: Vec::new(), p: 0.9, capacity: 0 };
+        let mut other = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.9], list: false }, capacity: 0 };
         let c: ArrayRef = Arc::new(Float64Array::from(vec![4.0]));
         other.update_batch(&[c], &[0], None, 1).unwrap();
         let state = other.state(EmitTo::All).unwrap();
@@ -348,6 +426,39 @@ mod tests {
         assert!((out.value(0) - 7.6).abs() < 1e-12, "{}", out.value(0));
         assert_eq!(out.value(1), 5.0);
         assert_eq!(acc.size(), 0);
+    }
+
+    /// The list form gives each group the same quantiles as one call per p, from one copy of
+    /// its values: [0.5, 0.9] of 1, 2, 3, 4, 10 is [3, 7.6]; an empty group gives nulls.
+    #[test]
+    fn a_list_of_p_gives_each_quantile() {
+        let mut acc = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.5, 0.9], list: true }, capacity: 0 };
+        let a: ArrayRef =
+            Arc::new(Float64Array::from(vec![Some(1.0), Some(10.0), Some(2.0), Some(4.0), Some(3.0), None]));
+        acc.update_batch(&[a], &[0, 0, 0, 0, 0, 1], None, 2).unwrap();
+        let out = acc.evaluate(EmitTo::All).unwrap();
+        let out = out.as_list::<i32>();
+        assert_eq!(out.len(), 2);
+        let g0 = out.value(0);
+        let g0 = g0.as_primitive::<Float64Type>();
+        assert_eq!(g0.value(0), 3.0);
+        assert!((g0.value(1) - 7.6).abs() < 1e-12, "{}", g0.value(1));
+        let g1 = out.value(1);
+        assert_eq!((g1.len(), g1.null_count()), (2, 2));
+        // the row-wise accumulator agrees
+        let mut row = Quantile { values: vec![4.0, 1.0, 10.0, 3.0, 2.0], ps: Ps { ps: vec![0.5, 0.9], list: true } };
+        let ScalarValue::List(l) = row.evaluate().unwrap() else { panic!("a list") };
+        let v = l.value(0);
+        let v = v.as_primitive::<Float64Type>();
+        assert_eq!(v.value(0), 3.0);
+        assert!((v.value(1) - 7.6).abs() < 1e-12);
+        // the argument types: a list of numbers becomes a list of DOUBLE, and so does the result
+        let f = QuantileExact::new();
+        let list_of_ints = DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)));
+        assert_eq!(f.coerce_types(&[DataType::Int32, list_of_ints]).unwrap(), vec![DataType::Float64, float_list()]);
+        assert_eq!(f.return_type(&[DataType::Float64, float_list()]).unwrap(), float_list());
+        assert_eq!(f.return_type(&[DataType::Float64, DataType::Float64]).unwrap(), DataType::Float64);
+        assert!(f.coerce_types(&[DataType::Float64, DataType::Utf8]).is_err());
     }
 
     /// hash64: null stays null, equal texts hash equal whatever their Arrow type, and the ids of
