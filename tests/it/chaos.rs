@@ -93,13 +93,6 @@ fn footer_start(file: &Path) -> u64 {
     n as u64 - 8 - footer
 }
 
-/// A generated archive of 2025 at `dir`: `tickets` tickets from `seed`, with its manifest.
-fn generate_2025(dir: &Path, tickets: u32, seed: u32) {
-    let (t, s) = (tickets.to_string(), seed.to_string());
-    let out = hotline(&["generate", "--out", dir.to_str().unwrap(), "--tickets", &t, "--years", "2025", "--seed", &s]);
-    assert!(out.status.success(), "{}", stderr(&out));
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {

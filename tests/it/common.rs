@@ -226,3 +226,10 @@ pub fn names_starting(dir: &Path, prefix: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A generated archive of 2025 at `dir`: `tickets` tickets from `seed`, with its manifest.
+pub fn generate_2025(dir: &Path, tickets: u32, seed: u32) {
+    let (t, s) = (tickets.to_string(), seed.to_string());
+    let out = hotline(&["generate", "--out", dir.to_str().unwrap(), "--tickets", &t, "--years", "2025", "--seed", &s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

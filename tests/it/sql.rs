@@ -375,18 +375,7 @@ fn group_by_runs_densely_in_the_sql_session() {
 fn the_memory_limit_stops_sorts_joins_and_windows() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
-    let out = hotline(&[
-        "generate",
-        "--out",
-        archive.to_str().unwrap(),
-        "--tickets",
-        "60000",
-        "--years",
-        "2025",
-        "--seed",
-        "5",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate_2025(&archive, 60_000, 5);
     let a = archive.to_str().unwrap();
     let run = |limit: &str, q: &str| hotline(&["sql", "--archive", a, "--memory-limit", limit, "--format", "csv", q]);
     for q in [
@@ -411,18 +400,7 @@ fn the_memory_limit_stops_sorts_joins_and_windows() {
 fn answers_stream_and_a_failed_query_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
-    let out = hotline(&[
-        "generate",
-        "--out",
-        archive.to_str().unwrap(),
-        "--tickets",
-        "60000",
-        "--years",
-        "2025",
-        "--seed",
-        "5",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate_2025(&archive, 60_000, 5);
     let a = archive.to_str().unwrap();
     let file = dir.path().join("q.csv");
     let f = file.to_str().unwrap();
@@ -447,18 +425,7 @@ fn answers_stream_and_a_failed_query_leaves_no_file() {
 fn a_grouping_over_the_memory_limit_spills_and_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("a");
-    let out = hotline(&[
-        "generate",
-        "--out",
-        archive.to_str().unwrap(),
-        "--tickets",
-        "600000",
-        "--years",
-        "2025",
-        "--seed",
-        "5",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    generate_2025(&archive, 600_000, 5);
     let a = archive.to_str().unwrap();
     let run = |limit: &str, q: &str| hotline(&["sql", "--archive", a, "--memory-limit", limit, "--format", "csv", q]);
     let q = "SELECT sum(length(m)) AS chars, count(*) AS ids FROM (SELECT ticket_id, min(content) AS m FROM tickets GROUP BY ticket_id)";
