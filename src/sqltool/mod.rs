@@ -234,18 +234,17 @@ pub fn run_each(
     INTERRUPTED.store(false, Ordering::SeqCst);
     let mut schema: Option<SchemaRef> = None;
     loop {
+        // whether a piece came (then the next is asked for at once; Ctrl-C and the timeout are
+        // checked between pieces too, so a query that never stops producing can be stopped)
+        let mut got = true;
         match rx.try_recv() {
-            Ok(Piece::Schema(s)) => {
-                schema = Some(s);
-                continue;
-            }
+            Ok(Piece::Schema(s)) => schema = Some(s),
             Ok(Piece::Batch(b)) => {
                 let s = schema.clone().expect("the schema comes first");
                 if let Err(e) = each(&s, b) {
                     task.abort();
                     return Err(e);
                 }
-                continue;
             }
             Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
                 // the task has ended: its outcome says whether the answer is whole
@@ -267,7 +266,7 @@ pub fn run_each(
                     Err(e) => Err(explain(sql, &e.to_string()).into()),
                 };
             }
-            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {}
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => got = false,
         }
         if INTERRUPTED.swap(false, Ordering::SeqCst) {
             task.abort();
@@ -281,7 +280,9 @@ pub fn run_each(
                 .hint("narrow the query (a shorter period, fewer columns) or raise --timeout")
                 .into());
         }
-        std::thread::sleep(Duration::from_millis(2));
+        if !got {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 

@@ -394,8 +394,9 @@ fn the_memory_limit_stops_sorts_joins_and_windows() {
 }
 
 /// The answer is written as the plan produces it: a query that fails on one row leaves no
-/// --output file (the file is moved into place only when the query has succeeded), and a whole
-/// answer of 60,000 rows arrives in order with its count.
+/// --output file (the file is moved into place only when the query has succeeded), a whole
+/// answer of 60,000 rows arrives in order with its count, and an answer that never ends stops
+/// at --timeout.
 #[test]
 fn answers_stream_and_a_failed_query_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -417,6 +418,15 @@ fn answers_stream_and_a_failed_query_leaves_no_file() {
     let ids: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(ids.len(), 60000);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order");
+    // an answer that keeps coming (60 billion rows) still stops at --timeout, and leaves no file
+    let endless = dir.path().join("endless.csv");
+    let q = "SELECT a.ticket_id, b.value FROM tickets a, generate_series(1, 1000000) b";
+    let started = std::time::Instant::now();
+    let o = hotline(&["sql", "--archive", a, "--timeout", "0.5", "--output", endless.to_str().unwrap(), q]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(!endless.exists());
 }
 
 /// A grouping larger than --memory-limit spills through the memory pool and gives the same
