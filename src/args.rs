@@ -98,7 +98,7 @@ pub enum CheckFormat {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Mappings (--mapping): canonical, beijing-zh (Chinese headers such as 工单编号, 受理时间, 承办单位,
-回访结果), nyc311, boston311, open311, or a mapping .toml of your own (README \"Importing\").
+回访结果), nyc311, boston311, open311, or a mapping .toml of your own (docs/importing.md).
 
 Every row read is accepted, quarantined (file, line, column and reason in the quarantine CSV)
 or a duplicate: read = accepted + quarantined + duplicates. Importing the same file again adds

@@ -68,7 +68,7 @@ impl Mapping {
         if !path.is_file() {
             let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
             return Err(error::usage(format!("no mapping `{spec}`: not a built-in preset and not a file"))
-                .hint(format!("presets: {}; or a mapping .toml (README \"Importing\")", names.join(", "))));
+                .hint(format!("presets: {}; or a mapping .toml (docs/importing.md)", names.join(", "))));
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| error::usage(format!("cannot read the mapping {}: {e}", path.display())))?;

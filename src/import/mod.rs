@@ -394,7 +394,7 @@ pub fn import(o: &Options, say: &dyn Fn(&str)) -> Result<Summary> {
                         file.display(),
                         o.mapping.name
                     ))
-                    .hint("choose the mapping that matches the export (--mapping), or write one (README \"Importing\")")
+                    .hint("choose the mapping that matches the export (--mapping), or write one (docs/importing.md)")
                     .into());
                 }
             }
