@@ -21,7 +21,24 @@ pub fn import(args: ImportArgs) -> Result<()> {
         keep: args.keep,
         dry_run: args.dry_run,
     };
-    let s = import::import(&o, &|m| super::say(m))?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:8} [{bar:30}] {percent:>3}% {eta} left")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let progress = |phase: &str, done: u64, total: u64| {
+        if bar.message() != phase {
+            // each phase's bar starts anew: its ETA is its own
+            bar.reset();
+            bar.set_message(phase.to_string());
+        }
+        bar.set_length(total.max(1));
+        bar.set_position(done);
+    };
+    let s = import::import(&o, &|m| bar.suspend(|| super::say(m)), &progress);
+    bar.finish_and_clear();
+    let s = s?;
     for (reason, n) in &s.reasons {
         super::say(&format!("  quarantined {n}: {reason}"));
     }

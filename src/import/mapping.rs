@@ -56,6 +56,20 @@ pub struct Mapping {
     /// canonical column = another canonical column, copied when the row's own value is empty
     #[serde(default)]
     pub derive: BTreeMap<String, String>,
+    /// canonical column = { from = source header, pattern = regular expression }: the first
+    /// capture group of the pattern in that source column, when the row's own value is empty
+    /// (then `[defaults]` when the pattern does not match)
+    #[serde(default)]
+    pub extract: BTreeMap<String, Extract>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    pub from: String,
+    pub pattern: String,
+    #[serde(skip)]
+    pub regex: Option<regex::Regex>,
 }
 
 impl Mapping {
@@ -86,6 +100,7 @@ impl Mapping {
             ("constants", m.constants.keys().collect()),
             ("defaults", m.defaults.keys().collect()),
             ("derive", m.derive.keys().chain(m.derive.values()).collect()),
+            ("extract", m.extract.keys().collect()),
         ];
         for (section, keys) in sections {
             for k in keys {
@@ -100,8 +115,20 @@ impl Mapping {
                 }
             }
         }
+        for (column, x) in m.extract.iter_mut() {
+            let re = regex::Regex::new(&x.pattern)
+                .map_err(|e| error::usage(format!("mapping {name}: `extract.{column}` has an invalid pattern: {e}")))?;
+            if re.captures_len() < 2 {
+                return Err(error::usage(format!(
+                    "mapping {name}: the pattern of `extract.{column}` has no capture group"
+                ))
+                .hint("put the part to keep in parentheses, e.g. pattern = \"(\\S+区)\""));
+            }
+            x.regex = Some(re);
+        }
         for c in COLUMNS.iter().filter(|c| !c.nullable) {
             let covered = m.columns.contains_key(c.name)
+                || m.extract.contains_key(c.name)
                 || m.constants.contains_key(c.name)
                 || m.derive.contains_key(c.name)
                 || m.defaults.contains_key(c.name);
@@ -139,5 +166,22 @@ mod tests {
         let e = Mapping::parse("m.toml", "[columns]\nticket_id = \"id\"\n").unwrap_err();
         assert!(e.message.contains("no source for the required column `received_at`"), "{}", e.message);
         assert!(Mapping::load("nyc-311").unwrap_err().message.contains("not a built-in preset"));
+        let base = "[columns]\nticket_id = \"id\"\nreceived_at = \"t\"\nrequest_type = \"k\"\ncategory_l1 = \"c\"\n";
+        let e = Mapping::parse(
+            "m.toml",
+            &format!("{base}[extract]\ndistrict = {{ from = \"s\", pattern = \"A\\\\d+区\" }}\n"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("the pattern of `extract.district` has no capture group"), "{}", e.message);
+        let e =
+            Mapping::parse("m.toml", &format!("{base}[extract]\ndistrict = {{ from = \"s\", pattern = \"(A\" }}\n"))
+                .unwrap_err();
+        assert!(e.message.contains("`extract.district` has an invalid pattern"), "{}", e.message);
+        let ok = Mapping::parse(
+            "m.toml",
+            &format!("{base}[extract]\ndistrict = {{ from = \"s\", pattern = \"(A\\\\d+区)\" }}\n"),
+        )
+        .unwrap();
+        assert_eq!(ok.extract["district"].regex.as_ref().unwrap().as_str(), "(A\\d+区)");
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod mapping;
 pub mod read;
+mod spool;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
+use datafusion::arrow::compute::{cast, filter_record_batch, sort_to_indices};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -104,47 +105,104 @@ fn allowed(column: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+/// A mapping resolved against one file's headers: where each canonical column comes from.
+pub struct Resolved<'a> {
+    pub m: &'a Mapping,
+    /// per canonical column (COLUMNS order): the index of its source column in the record
+    idx: Vec<Option<usize>>,
+    /// per canonical column: the source column and the pattern of an `[extract]`
+    extract: Vec<Option<(usize, &'a regex::Regex)>>,
+}
+
+impl<'a> Resolved<'a> {
+    pub fn new(m: &'a Mapping, headers: &[String]) -> Resolved<'a> {
+        let find = |h: &String| headers.iter().position(|x| x == h);
+        Resolved {
+            m,
+            idx: COLUMNS.iter().map(|c| m.columns.get(c.name).and_then(find)).collect(),
+            extract: COLUMNS
+                .iter()
+                .map(|c| m.extract.get(c.name).and_then(|x| Some((find(&x.from)?, x.regex.as_ref()?))))
+                .collect(),
+        }
+    }
+}
+
+/// A value before it is typed: text, or a time the source typed itself.
+enum Raw {
+    Text(String),
+    Time(NaiveDateTime),
+}
+
 /// Map and validate one source record.
-pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Problem> {
+pub fn convert(r: &Resolved, rec: &read::Record) -> std::result::Result<Row, Problem> {
+    use read::Field;
+    let m = r.m;
     if let Some(p) = &rec.problem {
         return Err(problem("row", p.clone()));
     }
+    let text_of = |i: usize| -> Option<&str> {
+        match rec.fields.get(i) {
+            Some(Field::Text(s)) => Some(s.trim()).filter(|v| !v.is_empty()),
+            _ => None,
+        }
+    };
     let mut row: Row = Vec::with_capacity(COLUMNS.len());
-    for c in COLUMNS {
-        let raw: Option<String> = match m.constants.get(c.name) {
-            Some(v) => Some(v.clone()),
-            None => m
-                .columns
-                .get(c.name)
-                .and_then(|h| rec.fields.get(h))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty()),
+    for (ci, c) in COLUMNS.iter().enumerate() {
+        let raw: Option<Raw> = match m.constants.get(c.name) {
+            Some(v) => Some(Raw::Text(v.clone())),
+            None => match r.idx[ci].and_then(|i| rec.fields.get(i)) {
+                Some(Field::Time(t)) => Some(Raw::Time(*t)),
+                _ => r.idx[ci].and_then(text_of).map(|v| Raw::Text(v.to_string())),
+            }
+            .or_else(|| {
+                // [extract]: the first capture group of the pattern in another source column
+                let (from, re) = r.extract[ci]?;
+                let caps = re.captures(text_of(from)?)?;
+                let v = caps.get(1)?.as_str().trim();
+                (!v.is_empty()).then(|| Raw::Text(v.to_string()))
+            }),
         };
-        let raw = raw.or_else(|| m.defaults.get(c.name).cloned());
-        let raw = match (&raw, m.values.get(c.name)) {
-            (Some(v), Some(map)) => Some(map.get(v).cloned().unwrap_or_else(|| v.clone())),
-            _ => raw,
+        let raw = raw.or_else(|| m.defaults.get(c.name).cloned().map(Raw::Text));
+        let raw = match (raw, m.values.get(c.name)) {
+            (Some(Raw::Text(v)), Some(map)) => Some(Raw::Text(map.get(&v).cloned().unwrap_or(v))),
+            (raw, _) => raw,
+        };
+        let time = |t: NaiveDateTime, v: &str| -> std::result::Result<Cell, Problem> {
+            if sentinel(&t) {
+                Ok(Cell::T(None))
+            } else if !plausible(m, &t) {
+                let (from, to) = window(m);
+                Err(problem(
+                    c.name,
+                    format!("`{v}` is outside the plausible times {from} to {to} (a typo or a placeholder date)"),
+                ))
+            } else {
+                Ok(Cell::T(Some(t)))
+            }
         };
         let cell = match (c.ty, raw) {
-            (ColType::Str, v) => {
-                if let (Some(v), Some(ok)) = (&v, allowed(c.name))
+            (_, Some(Raw::Time(t))) if c.ty == ColType::Timestamp => time(t, &t.to_string())?,
+            (_, Some(Raw::Time(t))) => {
+                // a time in a text or yes/no column: as text, checked as text
+                let v = t.format("%Y-%m-%d %H:%M:%S").to_string();
+                if c.ty == ColType::Bool {
+                    return Err(problem(c.name, format!("`{v}` is not yes/no (map it under [values.{}])", c.name)));
+                }
+                Cell::S(Some(v))
+            }
+            (ColType::Str, None) => Cell::S(None),
+            (ColType::Str, Some(Raw::Text(v))) => {
+                if let Some(ok) = allowed(c.name)
                     && !ok.contains(&v.as_str())
                 {
                     return Err(problem(c.name, format!("unknown value `{v}` (allowed: {})", ok.join(", "))));
                 }
-                Cell::S(v)
+                Cell::S(Some(v))
             }
             (ColType::Timestamp, None) => Cell::T(None),
-            (ColType::Timestamp, Some(v)) => match parse_timestamp(&v, &m.source.timestamp_formats) {
-                Some(t) if sentinel(&t) => Cell::T(None),
-                Some(t) if !plausible(m, &t) => {
-                    let (from, to) = window(m);
-                    return Err(problem(
-                        c.name,
-                        format!("`{v}` is outside the plausible times {from} to {to} (a typo or a placeholder date)"),
-                    ));
-                }
-                Some(t) => Cell::T(Some(t)),
+            (ColType::Timestamp, Some(Raw::Text(v))) => match parse_timestamp(&v, &m.source.timestamp_formats) {
+                Some(t) => time(t, &v)?,
                 None => {
                     return Err(problem(
                         c.name,
@@ -156,7 +214,7 @@ pub fn convert(m: &Mapping, rec: &read::Record) -> std::result::Result<Row, Prob
                 }
             },
             (ColType::Bool, None) => Cell::B(None),
-            (ColType::Bool, Some(v)) => match parse_bool(&v) {
+            (ColType::Bool, Some(Raw::Text(v))) => match parse_bool(&v) {
                 Some(b) => Cell::B(b),
                 None => return Err(problem(c.name, format!("`{v}` is not yes/no (map it under [values.{}])", c.name))),
             },
@@ -371,105 +429,304 @@ fn partition(t: &NaiveDateTime) -> String {
     format!("year={}/month={:02}", t.year(), t.month())
 }
 
-pub fn import(o: &Options, say: &dyn Fn(&str)) -> Result<Summary> {
+/// What an import is doing, for the progress bar: the phase, and how far it is (`done` of
+/// `total`; bytes of the exports while reading, rows or files after).
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// A ticket id's 64-bit hash: which bucket its versions meet in, and what the archive's ids are
+/// compared with before the exact comparison.
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// The import, in four passes, each in bounded memory:
+/// 1. read: every export streamed in chunks, each chunk mapped and validated in parallel; bad rows
+///    streamed to the quarantine, good ones parked on disk in buckets by the hash of their ticket_id;
+/// 2. match: the archive's ticket_id column read, and the archived rows whose id hashes to an
+///    incoming one parked in the same buckets;
+/// 3. resolve: per bucket, the versions of each ticket_id decided (`--keep`), against the archive
+///    too: new, replacing, or a duplicate; the accepted rows parked per month;
+/// 4. write: each touched month rewritten (its archived rows minus the replaced ones, plus the
+///    accepted ones, sorted by received_at) in a staging folder, swapped in whole.
+pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Summary> {
     let mut s = Summary::default();
-    let mut quarantine: Vec<Quarantined> = Vec::new();
-    // ticket_id → row, in arrival order
-    let mut incoming: HashMap<String, Row> = HashMap::new();
+    let total_bytes: u64 = o.files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+    let parent = o.archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let name = o.archive.file_name().and_then(|n| n.to_str()).unwrap_or("archive");
+    let work = tempfile::Builder::new()
+        .prefix(&format!(".{name}.import-work-"))
+        .tempdir_in(parent)
+        .with_context(|| format!("making a work folder in {}", parent.display()))?;
+    let _work_staged = crate::cleanup::stage(work.path());
+    // about 16 MiB of export per bucket: ~70,000 rows of a 12345 CSV
+    let buckets = (total_bytes / (16 << 20)).clamp(1, 256) as usize;
+    let flush = (65_536 / buckets).clamp(256, 8192);
+    let mut incoming = spool::Spool::new(work.path().to_path_buf(), "in", flush);
+    let mut quarantine = QuarantineFile::new(&o.quarantine, o.dry_run);
+    let mut hashes: Vec<u64> = Vec::new();
+
+    let mut phases: Vec<(&str, std::time::Instant)> = vec![("read", std::time::Instant::now())];
+    // 1. read
+    let mut bytes_before = 0u64;
     for file in o.files {
-        let table = read::read(file, o.mapping.source.encoding.as_deref())?;
-        // every mapped header must exist in the file
-        for (canon, header) in &o.mapping.columns {
-            if !table.headers.iter().any(|h| h == header) {
-                let close = table
-                    .headers
-                    .iter()
-                    .min_by_key(|h| crate::schema::edit_distance(h, header))
-                    .map(|h| format!("; the closest header is `{h}`"))
-                    .unwrap_or_default();
-                let required = COLUMNS.iter().any(|c| c.name == canon && !c.nullable);
-                if required {
-                    return Err(error::data(format!(
-                        "{}: no column `{header}` (mapped to {canon} by {}){close}",
-                        file.display(),
-                        o.mapping.name
-                    ))
-                    .hint("choose the mapping that matches the export (--mapping), or write one (docs/importing.md)")
-                    .into());
-                }
-            }
+        let mut src = read::open(file, o.mapping.source.encoding.as_deref())?;
+        if let Some(h) = src.headers() {
+            check_headers(o.mapping, file, &h)?;
         }
-        say(&format!("{}: {} rows ({})", file.display(), table.records.len(), table.kind));
-        for rec in &table.records {
-            s.read += 1;
-            match convert(o.mapping, rec) {
-                Ok(row) => {
-                    let id = ticket_id(&row).to_string();
-                    match incoming.get(&id) {
-                        Some(_) if o.keep == Keep::First => s.duplicates += 1,
-                        Some(_) => {
-                            s.duplicates += 1;
-                            incoming.insert(id, row);
+        let kind = src.kind();
+        let file_name = file.display().to_string();
+        let mut rows_in_file = 0u64;
+        let mut last_headers: Option<Arc<Vec<String>>> = None;
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<read::Chunk>>(2);
+            scope.spawn(move || {
+                loop {
+                    let next = src.next_chunk();
+                    let stop = !matches!(next, Ok(Some(_)));
+                    if let Some(msg) = next.transpose()
+                        && tx.send(msg).is_err()
+                    {
+                        break;
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+            });
+            let mut resolved_for: Option<(Arc<Vec<String>>, Resolved)> = None;
+            for chunk in rx {
+                let chunk = chunk?;
+                if crate::cleanup::stopping() {
+                    anyhow::bail!("stopped");
+                }
+                if !resolved_for.as_ref().is_some_and(|(h, _)| Arc::ptr_eq(h, &chunk.headers)) {
+                    resolved_for = Some((chunk.headers.clone(), Resolved::new(o.mapping, &chunk.headers)));
+                }
+                let resolved = &resolved_for.as_ref().expect("resolved above").1;
+                let converted: Vec<std::result::Result<Row, Problem>> = {
+                    use rayon::prelude::*;
+                    chunk.records.par_iter().map(|r| convert(resolved, r)).collect()
+                };
+                for (rec, res) in chunk.records.iter().zip(converted) {
+                    s.read += 1;
+                    rows_in_file += 1;
+                    match res {
+                        Ok(row) => {
+                            let h = id_hash(ticket_id(&row));
+                            hashes.push(h);
+                            incoming.push((h % buckets as u64) as usize, row, s.read)?;
                         }
-                        None => {
-                            incoming.insert(id, row);
+                        Err(p) => {
+                            s.quarantined += 1;
+                            *s.reasons.entry(format!("{}: {}", p.column, reason_kind(&p.reason))).or_default() += 1;
+                            quarantine.write(&file_name, rec, &chunk.headers, &p)?;
                         }
                     }
                 }
-                Err(p) => {
-                    s.quarantined += 1;
-                    *s.reasons.entry(format!("{}: {}", p.column, reason_kind(&p.reason))).or_default() += 1;
-                    quarantine.push(Quarantined {
-                        file: file.display().to_string(),
-                        line: rec.line,
-                        problem: p,
-                        fields: rec.fields.clone(),
-                    });
+                progress("read", bytes_before + chunk.bytes_done, total_bytes);
+                last_headers = Some(chunk.headers);
+            }
+            Ok(())
+        })?;
+        if let Some(h) = &last_headers
+            && src_headers_late(&kind)
+        {
+            check_headers(o.mapping, file, h)?;
+        }
+        bytes_before += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        say(&format!("{}: {rows_in_file} rows ({kind})", file.display()));
+    }
+    incoming.finish()?;
+    hashes.sort_unstable();
+    hashes.dedup();
+
+    // 2. match against the archive
+    phases.push(("match", std::time::Instant::now()));
+    let existing: Vec<PathBuf> =
+        if o.archive.exists() { crate::engine::list_parquet(o.archive).unwrap_or_default() } else { vec![] };
+    let mut old = spool::Spool::new(work.path().to_path_buf(), "old", flush);
+    for (fi, f) in existing.iter().enumerate() {
+        progress("match", fi as u64, existing.len() as u64);
+        let hits = archived_hits(f, &hashes)?;
+        if hits.is_empty() {
+            continue;
+        }
+        let mut offset = 0u64;
+        let mut next = 0usize;
+        for b in read_file(f)? {
+            let n = b.num_rows() as u64;
+            let mut keep = vec![false; n as usize];
+            let mut rows_here = Vec::new();
+            while next < hits.len() && hits[next] < offset + n {
+                keep[(hits[next] - offset) as usize] = true;
+                rows_here.push(hits[next]);
+                next += 1;
+            }
+            if !rows_here.is_empty() {
+                let b = filter_record_batch(&schema::conform(&b)?, &BooleanArray::from(keep))?;
+                for (row, r) in rows_of(&b)?.into_iter().zip(rows_here) {
+                    let h = id_hash(ticket_id(&row));
+                    old.push((h % buckets as u64) as usize, row, ((fi as u64) << 32) | r)?;
+                }
+            }
+            offset += n;
+        }
+    }
+    old.finish()?;
+    drop(hashes);
+
+    // 3. resolve, bucket by bucket
+    phases.push(("resolve", std::time::Instant::now()));
+    let mut months: BTreeMap<String, usize> = BTreeMap::new();
+    let mut accepted = spool::Spool::new(work.path().to_path_buf(), "month", flush);
+    let mut dropped: BTreeMap<usize, Vec<u64>> = BTreeMap::new(); // archive file → rows replaced
+    let mut replaced_old: BTreeSet<String> = BTreeSet::new(); // partitions losing a row
+    for b in 0..buckets {
+        progress("resolve", b as u64, buckets as u64);
+        let mut chosen: HashMap<String, Row> = HashMap::new();
+        for (row, _) in incoming.read(b)? {
+            match chosen.entry(ticket_id(&row).to_string()) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    s.duplicates += 1;
+                    if o.keep == Keep::Last {
+                        e.insert(row);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(row);
+                }
+            }
+        }
+        let olds = old.read(b)?;
+        let mut archived: HashMap<&str, Vec<(u64, &Row)>> = HashMap::new();
+        for (row, tag) in &olds {
+            archived.entry(ticket_id(row)).or_default().push((*tag, row));
+        }
+        for (id, row) in chosen {
+            match archived.get(id.as_str()) {
+                // the last archived version is the one compared (as the archive is read, in order)
+                Some(versions) if versions.last().is_some_and(|(_, r)| **r == row) || o.keep == Keep::First => {
+                    s.duplicates += 1
+                }
+                Some(versions) => {
+                    s.replaced += 1;
+                    for (tag, r) in versions {
+                        replaced_old.insert(partition(&received(r)));
+                        dropped.entry((tag >> 32) as usize).or_default().push(tag & 0xFFFF_FFFF);
+                    }
+                    let m = month_key(&mut months, &row);
+                    accepted.push(m, row, 0)?;
+                }
+                None => {
+                    s.new += 1;
+                    let m = month_key(&mut months, &row);
+                    accepted.push(m, row, 0)?;
                 }
             }
         }
     }
-
-    // against the archive: identical → duplicate; different → replace (Keep::Last) or duplicate
-    let existing = existing_versions(o.archive, &incoming)?;
-    let mut replaced_old: BTreeSet<String> = BTreeSet::new(); // partitions losing a row
-    let mut replaced_ids: BTreeSet<String> = BTreeSet::new();
-    let mut accepted: Vec<Row> = Vec::new();
-    let mut ids: Vec<&String> = incoming.keys().collect();
-    ids.sort();
-    for id in ids {
-        let row = &incoming[id];
-        match existing.get(id) {
-            Some(old) if old == row || o.keep == Keep::First => s.duplicates += 1,
-            Some(old) => {
-                s.replaced += 1;
-                replaced_old.insert(partition(&received(old)));
-                replaced_ids.insert(id.clone());
-                accepted.push(row.clone());
-            }
-            None => {
-                s.new += 1;
-                accepted.push(row.clone());
-            }
-        }
-    }
+    accepted.finish()?;
     s.accepted = s.new + s.replaced;
     assert_eq!(s.read, s.accepted + s.quarantined + s.duplicates, "every row is counted once");
 
-    if !quarantine.is_empty() && !o.dry_run {
-        write_quarantine(&o.quarantine, &quarantine)?;
-    }
-    if o.dry_run || accepted.is_empty() {
+    quarantine.publish()?;
+    let profile = |phases: &mut Vec<(&str, std::time::Instant)>| {
+        if crate::queries::profiling() {
+            phases.push(("", std::time::Instant::now()));
+            let times: Vec<String> =
+                phases.windows(2).map(|w| format!("{} {:.2} s", w[0].0, (w[1].1 - w[0].1).as_secs_f64())).collect();
+            say(&format!("import phases: {}", times.join(", ")));
+        }
+    };
+    if o.dry_run || s.accepted == 0 {
+        profile(&mut phases);
         return Ok(s);
     }
-    let mut by_partition: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in &accepted {
-        by_partition.entry(partition(&received(r))).or_default().push(r);
-    }
-    let touched: BTreeSet<String> = by_partition.keys().cloned().chain(replaced_old).collect();
+    phases.push(("write", std::time::Instant::now()));
+    // 4. write
+    let touched: BTreeSet<String> = months.keys().cloned().chain(replaced_old).collect();
     s.partitions_written = touched.len() as u64;
-    rebuild(o.archive, &touched, &by_partition, &replaced_ids)?;
+    let mut dropped_by_path: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+    for (fi, mut rows) in dropped {
+        rows.sort_unstable();
+        dropped_by_path.insert(existing[fi].clone(), rows);
+    }
+    rebuild(o.archive, &existing, &touched, &months, &accepted, &dropped_by_path, progress)?;
+    profile(&mut phases);
     Ok(s)
+}
+
+/// JSON lines name their fields row by row: their headers are checked after the file is read.
+fn src_headers_late(kind: &str) -> bool {
+    kind == "JSON lines"
+}
+
+/// Every mapped header must exist in the file (a required column's missing header is an error).
+fn check_headers(m: &Mapping, file: &Path, headers: &[String]) -> Result<()> {
+    let sources = m.columns.iter().map(|(c, h)| (c, h)).chain(m.extract.iter().map(|(c, x)| (c, &x.from)));
+    for (canon, header) in sources {
+        if !headers.iter().any(|h| h == header) {
+            let close = headers
+                .iter()
+                .min_by_key(|h| crate::schema::edit_distance(h, header))
+                .map(|h| format!("; the closest header is `{h}`"))
+                .unwrap_or_default();
+            let required = COLUMNS.iter().any(|c| c.name == canon && !c.nullable);
+            if required {
+                return Err(error::data(format!(
+                    "{}: no column `{header}` (mapped to {canon} by {}){close}",
+                    file.display(),
+                    m.name
+                ))
+                .hint("choose the mapping that matches the export (--mapping), or write one (docs/importing.md)")
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn month_key(months: &mut BTreeMap<String, usize>, row: &Row) -> usize {
+    let n = months.len();
+    *months.entry(partition(&received(row))).or_insert(n)
+}
+
+/// The rows (in file order) of an archive file whose ticket_id hashes to one of `hashes`
+/// (sorted): only the ticket_id column is read.
+fn archived_hits(path: &Path, hashes: &[u64]) -> Result<Vec<u64>> {
+    use datafusion::parquet::arrow::ProjectionMask;
+    use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+    let mut out = Vec::new();
+    if hashes.is_empty() {
+        return Ok(out);
+    }
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        f,
+        ArrowReaderOptions::new().with_skip_arrow_metadata(true),
+    )
+    .map_err(|e| error::data(format!("{}: not a readable Parquet file: {e}", path.display())))?;
+    let Some(col) = builder.parquet_schema().columns().iter().position(|c| c.name() == "ticket_id") else {
+        return Err(error::data(format!("{}: the archive file has no ticket_id column", path.display())).into());
+    };
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [col]);
+    let mut row = 0u64;
+    for b in builder.with_projection(mask).with_batch_size(65_536).build()? {
+        let b = b?;
+        let ids = cast(b.column(0), &DataType::Utf8)?;
+        let ids = ids.as_string::<i32>();
+        for i in 0..ids.len() {
+            if !ids.is_null(i) && hashes.binary_search(&id_hash(ids.value(i))).is_ok() {
+                out.push(row + i as u64);
+            }
+        }
+        row += ids.len() as u64;
+    }
+    Ok(out)
 }
 
 /// The kind of a reason, without the row's own values, for the summary's counts.
@@ -485,34 +742,6 @@ fn reason_kind(reason: &str) -> String {
     cut.trim().to_string()
 }
 
-/// The archive's current rows for the incoming ticket ids.
-fn existing_versions(archive: &Path, incoming: &HashMap<String, Row>) -> Result<HashMap<String, Row>> {
-    let mut out = HashMap::new();
-    if incoming.is_empty() || !archive.exists() {
-        return Ok(out);
-    }
-    let files = match crate::engine::list_parquet(archive) {
-        Ok(f) => f,
-        Err(_) => return Ok(out), // an empty folder: nothing to compare with
-    };
-    for f in files {
-        for b in read_file(&f)? {
-            let ids = cast(b.column(0), &DataType::Utf8)?;
-            let ids = ids.as_string::<i32>();
-            let hit: Vec<bool> =
-                (0..ids.len()).map(|i| !ids.is_null(i) && incoming.contains_key(ids.value(i))).collect();
-            if !hit.iter().any(|h| *h) {
-                continue;
-            }
-            let b = filter_record_batch(&b, &BooleanArray::from(hit))?;
-            for row in rows_of(&b)? {
-                out.insert(ticket_id(&row).to_string(), row);
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
@@ -520,33 +749,24 @@ fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
     Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
-fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let props = schema::archive_writer_properties();
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-    w.write(batch)?;
-    w.close()?;
-    Ok(())
-}
-
 /// Rebuild the archive in a staging folder beside it (untouched files hard-linked, touched
 /// partitions rewritten with the old rows minus replaced ones plus the new rows, sorted by
-/// received_at) and swap it in.
+/// received_at) and swap it in. One month is in memory at a time.
 fn rebuild(
     archive: &Path,
+    existing: &[PathBuf],
     touched: &BTreeSet<String>,
-    new_rows: &BTreeMap<String, Vec<&Row>>,
-    replaced: &BTreeSet<String>,
+    months: &BTreeMap<String, usize>,
+    accepted: &spool::Spool,
+    dropped: &HashMap<PathBuf, Vec<u64>>,
+    progress: Progress,
 ) -> Result<()> {
     let parent = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
     let name = archive.file_name().and_then(|n| n.to_str()).unwrap_or("archive");
     let staging = tempfile::Builder::new().prefix(&format!(".{name}.import-")).tempdir_in(parent)?;
     let _staged = crate::cleanup::stage(staging.path());
-    let existing: Vec<PathBuf> =
-        if archive.exists() { crate::engine::list_parquet(archive).unwrap_or_default() } else { vec![] };
     let mut old_in: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for f in &existing {
+    for f in existing {
         let rel = f.strip_prefix(archive).unwrap_or(f);
         let part = rel.parent().map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
         if !part.starts_with("year=") || !part.contains("/month=") {
@@ -570,72 +790,133 @@ fn rebuild(
             }
         }
     }
-    for part in touched {
+    for (k, part) in touched.iter().enumerate() {
+        progress("write", k as u64, touched.len() as u64);
         let mut batches = Vec::new();
         for f in old_in.get(part).into_iter().flatten() {
+            let gone = dropped.get(f).map(Vec::as_slice).unwrap_or(&[]);
+            let mut offset = 0u64;
             for b in read_file(f)? {
                 let b = crate::schema::conform(&b)?;
-                let ids = b.column(0).as_string::<i32>();
-                let keep: Vec<bool> =
-                    (0..ids.len()).map(|i| ids.is_null(i) || !replaced.contains(ids.value(i))).collect();
+                let n = b.num_rows() as u64;
+                let keep: Vec<bool> = (offset..offset + n).map(|r| gone.binary_search(&r).is_err()).collect();
+                offset += n;
                 batches.push(filter_record_batch(&b, &BooleanArray::from(keep))?);
             }
         }
-        if let Some(rows) = new_rows.get(part) {
-            batches.push(batch(rows)?);
+        if let Some(key) = months.get(part) {
+            let mut rows: Vec<Row> = accepted.read(*key)?.into_iter().map(|(r, _)| r).collect();
+            // the new rows in ticket_id order, as they always were
+            rows.sort_unstable_by(|a, b| ticket_id(a).cmp(ticket_id(b)));
+            let refs: Vec<&Row> = rows.iter().collect();
+            batches.push(batch(&refs)?);
         }
-        let all = concat_batches(&schema::file_schema(), &batches)?;
-        if all.num_rows() == 0 {
+        batches.retain(|b| b.num_rows() > 0);
+        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if total == 0 {
             continue;
         }
-        let order = sort_to_indices(all.column(1), None, None)?;
-        let sorted = take_record_batch(&all, &order)?;
+        // sorted by received_at: the order found on the times alone, the rows taken in slices
+        let times: Vec<&dyn Array> = batches.iter().map(|b| b.column(1).as_ref()).collect();
+        let order = sort_to_indices(&datafusion::arrow::compute::concat(&times)?, None, None)?;
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut at = 0usize;
+        for b in &batches {
+            starts.push(at);
+            at += b.num_rows();
+        }
         let dir = staging.path().join(part);
         std::fs::create_dir_all(&dir)?;
-        write_parquet(&dir.join("part-0.parquet"), &sorted)?;
+        let path = dir.join("part-0.parquet");
+        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut w = ArrowWriter::try_new(file, schema::file_schema(), Some(schema::archive_writer_properties()))?;
+        let refs: Vec<&RecordBatch> = batches.iter().collect();
+        for slice in order.values().chunks(1 << 16) {
+            let pairs: Vec<(usize, usize)> = slice
+                .iter()
+                .map(|&g| {
+                    let g = g as usize;
+                    let b = starts.partition_point(|s| *s <= g) - 1;
+                    (b, g - starts[b])
+                })
+                .collect();
+            w.write(&datafusion::arrow::compute::interleave_record_batch(&refs, &pairs)?)?;
+        }
+        w.close()?;
     }
     // the archive's manifest (every file, the untouched ones too), swapped in with the files
     if crate::engine::list_parquet(staging.path()).is_ok() {
         crate::manifest::record(staging.path())?;
     }
+    progress("swap", 1, 1);
     crate::generate::replace_dir(staging.keep(), archive)
 }
 
-fn write_quarantine(path: &Path, rows: &[Quarantined]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+/// The quarantine CSV, written as rows fail and moved into place at the end (never in a dry
+/// run, and only when a row failed).
+struct QuarantineFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    off: bool,
+    w: Option<(csv::Writer<std::io::BufWriter<std::fs::File>>, crate::cleanup::Staged)>,
+}
+
+impl QuarantineFile {
+    fn new(path: &Path, dry_run: bool) -> QuarantineFile {
+        QuarantineFile { path: path.to_path_buf(), tmp: path.with_extension("csv.tmp"), off: dry_run, w: None }
     }
-    let tmp = path.with_extension("csv.tmp");
-    let _staged = crate::cleanup::stage(&tmp);
-    {
-        let mut w = csv::Writer::from_path(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        w.write_record(["source_file", "line", "column", "reason", "record"])?;
-        for q in rows {
-            let record: BTreeMap<&String, &String> = q.fields.iter().collect();
-            w.write_record([
-                q.file.as_str(),
-                &q.line.to_string(),
-                &q.problem.column,
-                &q.problem.reason,
-                &serde_json::to_string(&record)?,
-            ])?;
+
+    fn write(&mut self, file: &str, rec: &read::Record, headers: &[String], p: &Problem) -> Result<()> {
+        if self.off {
+            return Ok(());
         }
-        w.flush()?;
+        if self.w.is_none() {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let staged = crate::cleanup::stage(&self.tmp);
+            let f = std::fs::File::create(&self.tmp).with_context(|| format!("writing {}", self.tmp.display()))?;
+            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
+            w.write_record(["source_file", "line", "column", "reason", "record"])?;
+            self.w = Some((w, staged));
+        }
+        let record: BTreeMap<&String, std::borrow::Cow<'_, str>> =
+            headers.iter().zip(rec.fields.iter().map(|f| f.text())).collect();
+        let (w, _) = self.w.as_mut().expect("opened above");
+        w.write_record([file, &rec.line.to_string(), &p.column, &p.reason, &serde_json::to_string(&record)?])?;
+        Ok(())
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("moving {} into place", path.display()))?;
-    Ok(())
+
+    fn publish(&mut self) -> Result<()> {
+        if let Some((mut w, _staged)) = self.w.take() {
+            w.flush()?;
+            drop(w);
+            std::fs::rename(&self.tmp, &self.path)
+                .with_context(|| format!("moving {} into place", self.path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rec(pairs: &[(&str, &str)]) -> read::Record {
-        read::Record {
+    type Fields = BTreeMap<String, String>;
+
+    fn rec(pairs: &[(&str, &str)]) -> Fields {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// One record with these (header, value) fields, mapped by `m`.
+    fn conv(m: &Mapping, fields: &Fields) -> std::result::Result<Row, Problem> {
+        let headers: Vec<String> = fields.keys().cloned().collect();
+        let record = read::Record {
             line: 2,
-            fields: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            fields: fields.values().map(|v| read::Field::Text(v.clone())).collect(),
             problem: None,
-        }
+        };
+        convert(&Resolved::new(m, &headers), &record)
     }
 
     #[test]
@@ -653,7 +934,7 @@ mod tests {
             ("是否解决", "是"),
             ("回访结果", "基本满意"),
         ]);
-        let row = convert(&m, &good).unwrap();
+        let row = conv(&m, &good).unwrap();
         assert_eq!(row[col_index("channel")], Cell::S(Some("phone".into())));
         assert_eq!(row[col_index("request_type")], Cell::S(Some("complaint".into())));
         assert_eq!(row[col_index("satisfaction")], Cell::S(Some("basically_satisfied".into())));
@@ -661,40 +942,37 @@ mod tests {
         // a sentinel date is missing, not a date in 1900
         assert_eq!(row[col_index("closed_at")], Cell::T(None));
 
-        let mut bad = good.fields.clone();
+        let mut bad = good.clone();
         bad.insert("回访结果".into(), "很满意".into());
-        let p = convert(&m, &read::Record { line: 7, fields: bad, problem: None }).unwrap_err();
+        let p = conv(&m, &bad).unwrap_err();
         assert_eq!(p.column, "satisfaction");
         assert!(p.reason.contains("unknown value `很满意`"), "{}", p.reason);
 
-        let mut early = good.fields.clone();
+        let mut early = good.clone();
         early.insert("派单时间".into(), "2025-02-28 09:00:00".into());
-        let p = convert(&m, &read::Record { line: 8, fields: early, problem: None }).unwrap_err();
+        let p = conv(&m, &early).unwrap_err();
         assert_eq!(p.column, "dispatched_at");
         assert!(p.reason.contains("before received_at"), "{}", p.reason);
 
-        let mut no_time = good.fields.clone();
+        let mut no_time = good.clone();
         no_time.insert("受理时间".into(), "三月一日".into());
-        assert_eq!(
-            convert(&m, &read::Record { line: 9, fields: no_time, problem: None }).unwrap_err().column,
-            "received_at"
-        );
+        assert_eq!(conv(&m, &no_time).unwrap_err().column, "received_at");
 
         // a time outside 2000 … a year after today is quarantined, not put in partition year=1
         for (column, value) in [("受理时间", "0001-01-01 08:00:00"), ("派单时间", "9999-12-31 00:00:00")] {
-            let mut far = good.fields.clone();
+            let mut far = good.clone();
             far.insert(column.into(), value.into());
-            let p = convert(&m, &read::Record { line: 10, fields: far, problem: None }).unwrap_err();
+            let p = conv(&m, &far).unwrap_err();
             assert!(p.reason.contains("outside the plausible times 2000-01-01"), "{}", p.reason);
         }
         // the mapping can narrow (or widen) the window: a 2025 export that must not hold 2024
         let mut narrow = m.clone();
         narrow.source.plausible_from = chrono::NaiveDate::from_ymd_opt(2025, 3, 2);
-        let p = convert(&narrow, &good).unwrap_err();
+        let p = conv(&narrow, &good).unwrap_err();
         assert_eq!(p.column, "received_at");
         assert!(p.reason.contains("outside the plausible times 2025-03-02 to"), "{}", p.reason);
         narrow.source.plausible_from = chrono::NaiveDate::from_ymd_opt(2025, 3, 1);
-        assert!(convert(&narrow, &good).is_ok());
+        assert!(conv(&narrow, &good).is_ok());
         // as a mapping file writes it
         let text = include_str!("../../data/mappings/beijing-zh.toml").replacen(
             "[source]",

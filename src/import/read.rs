@@ -1,179 +1,447 @@
-//! Reading exports: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, JSON lines and Parquet,
-//! each into records of (header → text) with the line (or row) they came from.
+//! Reading exports as streams: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), JSON lines and Parquet
+//! are read block by block, XLSX sheet by sheet (its format needs the whole sheet); each gives
+//! chunks of records (the line or row a record came from and its fields, in header order).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use chrono::NaiveDateTime;
 
 use crate::error;
 
-/// One source row: its line number in the file (1 = the header line of a CSV) and its fields.
+/// How many records a chunk holds.
+const CHUNK: usize = 16_384;
+/// How many bytes of a text file are read at a time.
+const BLOCK: usize = 1 << 20;
+/// How many bytes decide the encoding when the mapping does not name one.
+const SAMPLE: usize = 4 << 20;
+
+/// One value of a source row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    Text(String),
+    /// A cell the source itself types as a date or time (an XLSX date cell, a Parquet
+    /// timestamp): taken as that time, never re-read as text with the mapping's formats.
+    Time(NaiveDateTime),
+}
+
+impl Field {
+    /// The value as text (a time as `YYYY-MM-DD HH:MM:SS`).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Field::Text(s) => std::borrow::Cow::Borrowed(s),
+            Field::Time(t) => std::borrow::Cow::Owned(t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        }
+    }
+}
+
+/// One source row: its line number in the file (1 = the header line of a CSV), its fields in
+/// the order of the chunk's headers (fewer when the row is short), and why it cannot be read as
+/// it stands (an unbalanced quote, invalid bytes, a field too many or too few): it goes to the
+/// quarantine with this reason.
 pub struct Record {
     pub line: u64,
-    pub fields: HashMap<String, String>,
-    /// Why the row cannot be read as it stands (an unbalanced quote, invalid bytes, a field
-    /// too many or too few): it goes to the quarantine with this reason.
+    pub fields: Vec<Field>,
     pub problem: Option<String>,
 }
 
-pub struct Table {
-    pub headers: Vec<String>,
+/// Records read together, with the headers their fields follow and how far into the file
+/// (in bytes) the reading has come.
+pub struct Chunk {
+    pub headers: Arc<Vec<String>>,
     pub records: Vec<Record>,
-    /// What the file was read as, for the summary (e.g. "CSV, GB18030").
-    pub kind: String,
+    pub bytes_done: u64,
 }
 
-pub fn read(path: &Path, encoding: Option<&str>) -> Result<Table> {
+/// An export opened for reading.
+pub trait Source: Send {
+    /// What the file is read as, for the summary (e.g. "CSV, GB18030").
+    fn kind(&self) -> String;
+    /// The headers, when the format states them before the rows (all but JSON lines).
+    fn headers(&self) -> Option<Arc<Vec<String>>>;
+    /// The next records; `None` at the end. Problems of the whole file (too many lines in the
+    /// wrong encoding, a line that is not JSON) are errors.
+    fn next_chunk(&mut self) -> Result<Option<Chunk>>;
+}
+
+pub fn open(path: &Path, encoding: Option<&str>) -> Result<Box<dyn Source>> {
+    open_with_block(path, encoding, BLOCK)
+}
+
+/// `open`, reading text `block` bytes at a time (the tests split characters and quoted fields
+/// across blocks with a small one).
+pub fn open_with_block(path: &Path, encoding: Option<&str>, block: usize) -> Result<Box<dyn Source>> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
-        "csv" | "txt" | "tsv" => read_csv(path, encoding, if ext == "tsv" { b'\t' } else { b',' }),
-        "xlsx" | "xlsm" | "xls" => read_xlsx(path),
-        "jsonl" | "ndjson" | "json" => read_jsonl(path),
-        "parquet" => read_parquet(path),
+        "csv" | "txt" | "tsv" => {
+            Ok(Box::new(CsvSource::open(path, encoding, if ext == "tsv" { b'\t' } else { b',' }, block)?))
+        }
+        "xlsx" | "xlsm" | "xls" => Ok(Box::new(XlsxSource::open(path)?)),
+        "jsonl" | "ndjson" | "json" => Ok(Box::new(JsonSource::open(path)?)),
+        "parquet" => Ok(Box::new(ParquetSource::open(path)?)),
         _ => Err(error::usage(format!("{}: unknown file type `.{ext}`", path.display()))
             .hint("import reads .csv, .tsv, .xlsx, .jsonl (.ndjson) and .parquet")
             .into()),
     }
 }
 
-/// Text decoded from a file, with the lines that held bytes invalid in its encoding (decoded
-/// with U+FFFD, so the rows on them can be quarantined instead of the whole file refused).
-pub struct Decoded {
-    pub text: String,
-    pub encoding: &'static str,
-    /// (line, byte offset in the file) of each line with invalid bytes, in order
-    pub bad_lines: Vec<(u64, u64)>,
+// ---------------------------------------------------------------------------------------------
+// text: encoding, invalid lines
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    Gb18030,
 }
 
-/// Lines (split at `\n`, a byte no multi-byte character of UTF-8 or GB18030 contains) that do
-/// not decode in the encoding, as (line number, byte offset of the line).
-fn invalid_lines(bytes: &[u8], valid: impl Fn(&[u8]) -> bool) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    let mut offset = 0u64;
-    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        if !valid(line) {
-            out.push((i as u64 + 1, offset));
-        }
-        offset += line.len() as u64 + 1;
+fn valid(enc: Encoding, line: &[u8]) -> bool {
+    match enc {
+        Encoding::Utf8 => std::str::from_utf8(line).is_ok(),
+        Encoding::Gb18030 => !encoding_rs::GB18030.decode_without_bom_handling(line).1,
     }
-    out
 }
 
-/// Bytes → text: a UTF-8 BOM or valid UTF-8 is UTF-8; otherwise whichever of UTF-8 and GB18030
-/// (a superset of GBK and GB2312) has fewer invalid lines. `encoding` forces one. A few invalid
-/// lines (at most 1 % of them) are decoded with U+FFFD and listed; more refuse the file, naming
-/// the first.
-pub fn decode(path: &Path, bytes: &[u8], encoding: Option<&str>) -> Result<Decoded> {
+fn decode_into(enc: Encoding, bytes: &[u8], out: &mut Vec<u8>) {
+    match enc {
+        Encoding::Utf8 => out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes()),
+        Encoding::Gb18030 => {
+            out.extend_from_slice(encoding_rs::GB18030.decode_without_bom_handling(bytes).0.as_bytes())
+        }
+    }
+}
+
+/// Invalid lines among the complete lines of `bytes` (those ended by `\n`, a byte no
+/// multi-byte character of UTF-8 or GB18030 contains; all of it when `whole`).
+fn count_invalid(enc: Encoding, bytes: &[u8], whole: bool) -> usize {
+    let complete = if whole {
+        bytes
+    } else {
+        match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(i) => &bytes[..i],
+            None => return 0,
+        }
+    };
+    complete.split(|b| *b == b'\n').filter(|l| !valid(enc, l)).count()
+}
+
+/// The encoding of a file from its first bytes: a UTF-8 BOM or valid UTF-8 is UTF-8; otherwise
+/// whichever of UTF-8 and GB18030 (a superset of GBK and GB2312) has fewer invalid lines.
+/// `encoding` forces one.
+fn detect(sample: &[u8], whole: bool, bom: bool, encoding: Option<&str>) -> Result<(Encoding, &'static str)> {
     let forced = encoding.map(|e| e.to_ascii_lowercase()).filter(|e| e != "auto");
-    let utf8_valid = |l: &[u8]| std::str::from_utf8(l).is_ok();
-    let gb_valid = |l: &[u8]| !encoding_rs::GB18030.decode_without_bom_handling(l).1;
-    let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(b) => (b, true),
-        None => (bytes, false),
-    };
-    let utf8 = |bad: Vec<(u64, u64)>, name: &'static str| Decoded {
-        text: String::from_utf8_lossy(bytes).into_owned(),
-        encoding: name,
-        bad_lines: bad,
-    };
-    let gb = |bad: Vec<(u64, u64)>| Decoded {
-        text: encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
-        encoding: "GB18030",
-        bad_lines: bad,
-    };
-    let decoded = match forced.as_deref() {
-        Some("gbk") | Some("gb18030") | Some("gb2312") => gb(invalid_lines(bytes, gb_valid)),
-        Some("utf-8") | Some("utf8") => utf8(invalid_lines(bytes, utf8_valid), "UTF-8"),
+    Ok(match forced.as_deref() {
+        Some("gbk") | Some("gb18030") | Some("gb2312") => (Encoding::Gb18030, "GB18030"),
+        Some("utf-8") | Some("utf8") => (Encoding::Utf8, "UTF-8"),
         Some(other) => {
             return Err(error::usage(format!("unknown encoding `{other}`")).hint("use auto, utf-8 or gb18030").into());
         }
-        None if bom => utf8(invalid_lines(bytes, utf8_valid), "UTF-8 with BOM"),
-        None if std::str::from_utf8(bytes).is_ok() => utf8(Vec::new(), "UTF-8"),
+        None if bom => (Encoding::Utf8, "UTF-8 with BOM"),
         None => {
-            let bad_utf8 = invalid_lines(bytes, utf8_valid);
-            let bad_gb = invalid_lines(bytes, gb_valid);
-            if bad_gb.len() <= bad_utf8.len() { gb(bad_gb) } else { utf8(bad_utf8, "UTF-8") }
-        }
-    };
-    let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-    if let Some(&(line, offset)) = decoded.bad_lines.first()
-        && decoded.bad_lines.len() as u64 * 100 > lines.max(100)
-    {
-        return Err(error::data(format!(
-            "{}: {} of {lines} lines are not valid {} text; the first is line {line} (byte {offset})",
-            path.display(),
-            decoded.bad_lines.len(),
-            decoded.encoding
-        ))
-        .hint("set `encoding = \"gb18030\"` or `\"utf-8\"` in the mapping's [source] if the guess is wrong")
-        .into());
-    }
-    Ok(decoded)
-}
-
-/// What a record from line `start` up to (not including) line `end` has wrong before mapping:
-/// invalid bytes on one of its lines.
-fn bytes_problem(d: &Decoded, start: u64, end: u64) -> Option<String> {
-    d.bad_lines
-        .iter()
-        .find(|(l, _)| *l >= start && *l < end.max(start + 1))
-        .map(|(l, off)| format!("bytes that are not valid {}; line {l}, from byte {off} of the file", d.encoding))
-}
-
-fn read_csv(path: &Path, encoding: Option<&str>, delimiter: u8) -> Result<Table> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let decoded = decode(path, &bytes, encoding)?;
-    let text = decoded.text.as_str();
-    let mut r = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| error::data(format!("{}: cannot read the header line: {e}", path.display())))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    // (start line, start byte, fields) of every record, then each one checked against the next
-    let mut raw: Vec<(u64, usize, Vec<String>)> = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| error::data(format!("{}: {e}", path.display())))?;
-        let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
-        raw.push((pos.line(), pos.byte() as usize, rec.iter().map(str::to_string).collect()));
-    }
-    let end_line = text.lines().count() as u64 + 1;
-    let mut records = Vec::new();
-    for (k, (line, byte, fields)) in raw.iter().enumerate() {
-        let (next_line, next_byte) = raw.get(k + 1).map_or((end_line, text.len()), |n| (n.0, n.1));
-        if next_line > line + 1
-            && let Some(split) = split_swallowed(&text[*byte..next_byte], delimiter, headers.len())
-        {
-            // an unbalanced quote swallowed the lines after it: each line is a record of its
-            // own, and only the broken ones are quarantined
-            let swallowed = split.len().saturating_sub(1);
-            for (i, values, whole) in split {
-                let l = line + i as u64;
-                let problem = bytes_problem(&decoded, l, l + 1).or_else(|| {
-                    (!whole).then(|| {
-                        format!(
-                            "a quote is not closed on its line; the {swallowed} lines after it were read on their own"
-                        )
-                    })
-                });
-                records.push(Record { line: l, fields: headers.iter().cloned().zip(values).collect(), problem });
+            let bad_utf8 = count_invalid(Encoding::Utf8, sample, whole);
+            if bad_utf8 == 0 {
+                (Encoding::Utf8, "UTF-8")
+            } else if count_invalid(Encoding::Gb18030, sample, whole) <= bad_utf8 {
+                (Encoding::Gb18030, "GB18030")
+            } else {
+                (Encoding::Utf8, "UTF-8")
             }
-            continue;
         }
-        let problem = bytes_problem(&decoded, *line, next_line).or_else(|| {
-            (fields.len() != headers.len()).then(|| {
-                format!("a field count unlike the header's; {} fields, the header {}", fields.len(), headers.len())
+    })
+}
+
+/// What the decoder found so far, shared with the record reader.
+#[derive(Default)]
+struct Found {
+    /// (line, byte offset in the file) of lines with invalid bytes, not yet passed by the reader
+    bad: VecDeque<(u64, u64)>,
+    bad_total: u64,
+    /// the decoded text from `base` (an offset in the decoded text) on
+    window: Vec<u8>,
+    base: u64,
+    /// lines ended so far, whether the last one had no newline, the raw bytes read
+    newlines: u64,
+    tail: bool,
+    first_bad: Option<(u64, u64)>,
+    raw_done: u64,
+    eof: bool,
+}
+
+/// Raw bytes → decoded UTF-8 text, a block at a time, cut at line ends so that no character is
+/// split; each line is checked in the file's encoding and the invalid ones are noted.
+struct Decoder {
+    file: File,
+    enc: Encoding,
+    block: usize,
+    /// bytes read but not yet decoded (the start of a line whose end is not read yet)
+    carry: Vec<u8>,
+    line: u64,
+    offset: u64,
+    out: Vec<u8>,
+    pos: usize,
+    found: Arc<Mutex<Found>>,
+    done: bool,
+}
+
+impl Decoder {
+    /// Decode the next complete lines; false at the end of the file.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        loop {
+            if self.done {
+                return Ok(false);
+            }
+            let start = self.carry.len();
+            self.carry.resize(start + self.block, 0);
+            let n = self.file.read(&mut self.carry[start..])?;
+            self.carry.truncate(start + n);
+            let eof = n == 0;
+            let cut = if eof {
+                self.done = true;
+                if self.carry.is_empty() {
+                    self.found.lock().expect("decoder state").eof = true;
+                    return Ok(false);
+                }
+                self.carry.len()
+            } else {
+                match self.carry.iter().rposition(|b| *b == b'\n') {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            };
+            let rest = self.carry.split_off(cut);
+            let complete = std::mem::replace(&mut self.carry, rest);
+            self.out.clear();
+            self.pos = 0;
+            decode_into(self.enc, &complete, &mut self.out);
+            let mut found = self.found.lock().expect("decoder state");
+            let body = complete.strip_suffix(b"\n").unwrap_or(&complete);
+            for l in body.split(|b| *b == b'\n') {
+                if !valid(self.enc, l) {
+                    found.bad.push_back((self.line, self.offset));
+                    found.first_bad.get_or_insert((self.line, self.offset));
+                    found.bad_total += 1;
+                }
+                self.line += 1;
+                self.offset += l.len() as u64 + 1;
+            }
+            let ended = complete.ends_with(b"\n");
+            found.newlines += complete.iter().filter(|b| **b == b'\n').count() as u64;
+            found.tail = !ended;
+            found.raw_done += complete.len() as u64;
+            found.window.extend_from_slice(&self.out);
+            if eof {
+                found.eof = true;
+            }
+            return Ok(true);
+        }
+    }
+}
+
+impl Read for Decoder {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.out.len() {
+            if !self.fill()? {
+                return Ok(0);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+struct CsvSource {
+    path: std::path::PathBuf,
+    reader: csv::Reader<Decoder>,
+    found: Arc<Mutex<Found>>,
+    headers: Arc<Vec<String>>,
+    kind: String,
+    delimiter: u8,
+    /// the record read but not yet given out: (line, byte in the decoded text, fields)
+    pending: Option<(u64, u64, Vec<String>)>,
+    record: csv::StringRecord,
+    finished: bool,
+    bom: u64,
+}
+
+impl CsvSource {
+    fn open(path: &Path, encoding: Option<&str>, delimiter: u8, block: usize) -> Result<CsvSource> {
+        let mut file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut sample = Vec::new();
+        (&mut file)
+            .take(SAMPLE as u64)
+            .read_to_end(&mut sample)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let whole = sample.len() < SAMPLE;
+        let bom = sample.starts_with(b"\xEF\xBB\xBF");
+        let body = if bom { &sample[3..] } else { &sample[..] };
+        let (enc, name) = detect(body, whole, bom, encoding)?;
+        let found = Arc::new(Mutex::new(Found::default()));
+        let start = if bom { 3u64 } else { 0 };
+        let mut file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start))?;
+        let decoder = Decoder {
+            file,
+            enc,
+            block: block.max(1),
+            carry: Vec::new(),
+            line: 1,
+            offset: 0,
+            out: Vec::new(),
+            pos: 0,
+            found: found.clone(),
+            done: false,
+        };
+        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(decoder);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| error::data(format!("{}: cannot read the header line: {e}", path.display())))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        Ok(CsvSource {
+            path: path.to_path_buf(),
+            reader,
+            found,
+            headers: Arc::new(headers),
+            kind: format!("CSV, {name}"),
+            delimiter,
+            pending: None,
+            record: csv::StringRecord::new(),
+            finished: false,
+            bom: start,
+        })
+    }
+
+    /// The bytes-problem of a record spanning lines [start, end): invalid bytes on one of them.
+    fn bytes_problem(&self, found: &mut Found, start: u64, end: u64) -> Option<String> {
+        while found.bad.front().is_some_and(|(l, _)| *l < start) {
+            found.bad.pop_front();
+        }
+        let enc = self.kind.trim_start_matches("CSV, ");
+        found
+            .bad
+            .iter()
+            .find(|(l, _)| *l >= start && *l < end.max(start + 1))
+            .map(|(l, off)| format!("bytes that are not valid {enc}; line {l}, from byte {off} of the file"))
+    }
+
+    /// Turn the pending record into records, knowing where the next one starts.
+    fn settle(&mut self, next_line: u64, next_byte: u64, out: &mut Vec<Record>) {
+        let Some((line, byte, fields)) = self.pending.take() else { return };
+        let found = self.found.clone();
+        let mut found = found.lock().expect("decoder state");
+        if next_line > line + 1 {
+            let from = (byte - found.base) as usize;
+            let to = ((next_byte - found.base) as usize).min(found.window.len());
+            let span = String::from_utf8_lossy(&found.window[from.min(to)..to]).into_owned();
+            if let Some(split) = split_swallowed(&span, self.delimiter, self.headers.len()) {
+                // an unbalanced quote swallowed the lines after it: each line is a record of its
+                // own, and only the broken ones are quarantined
+                let swallowed = split.len().saturating_sub(1);
+                for (i, values, whole) in split {
+                    let l = line + i as u64;
+                    let problem = self.bytes_problem(&mut found, l, l + 1).or_else(|| {
+                        (!whole).then(|| {
+                            format!(
+                                "a quote is not closed on its line; the {swallowed} lines after it were read on their own"
+                            )
+                        })
+                    });
+                    out.push(Record { line: l, fields: values.into_iter().map(Field::Text).collect(), problem });
+                }
+                Self::trim(&mut found, next_byte);
+                return;
+            }
+        }
+        let problem = self.bytes_problem(&mut found, line, next_line).or_else(|| {
+            (fields.len() != self.headers.len()).then(|| {
+                format!("a field count unlike the header's; {} fields, the header {}", fields.len(), self.headers.len())
             })
         });
-        records.push(Record {
-            line: *line,
-            fields: headers.iter().cloned().zip(fields.iter().cloned()).collect(),
-            problem,
-        });
+        out.push(Record { line, fields: fields.into_iter().map(Field::Text).collect(), problem });
+        Self::trim(&mut found, next_byte);
     }
-    Ok(Table { headers, records, kind: format!("CSV, {}", decoded.encoding) })
+
+    /// Forget the decoded text before `byte` (in steps, so that the window is not moved for
+    /// every record).
+    fn trim(found: &mut Found, byte: u64) {
+        let drop = byte.saturating_sub(found.base) as usize;
+        if drop > (1 << 20) && drop <= found.window.len() {
+            found.window.drain(..drop);
+            found.base = byte;
+        }
+    }
+}
+
+impl Source for CsvSource {
+    fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
+    fn headers(&self) -> Option<Arc<Vec<String>>> {
+        Some(self.headers.clone())
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(CHUNK);
+        while out.len() < CHUNK {
+            let more = self
+                .reader
+                .read_record(&mut self.record)
+                .map_err(|e| error::data(format!("{}: {e}", self.path.display())))?;
+            if !more {
+                let (end_line, end_byte) = {
+                    let f = self.found.lock().expect("decoder state");
+                    // the lines of the text (a last line without a newline counts) + 1
+                    (f.newlines + u64::from(f.tail) + 1, f.base + f.window.len() as u64)
+                };
+                self.settle(end_line, end_byte, &mut out);
+                self.finished = true;
+                self.check_bad_lines(true)?;
+                break;
+            }
+            let pos = self.record.position().cloned().unwrap_or_else(csv::Position::new);
+            self.settle(pos.line(), pos.byte(), &mut out);
+            self.pending = Some((pos.line(), pos.byte(), self.record.iter().map(str::to_string).collect()));
+        }
+        if !self.finished {
+            self.check_bad_lines(false)?;
+        }
+        let bytes_done = self.found.lock().expect("decoder state").raw_done + self.bom;
+        Ok(Some(Chunk { headers: self.headers.clone(), records: out, bytes_done }))
+    }
+}
+
+impl CsvSource {
+    /// More than 1 % of the lines invalid in the encoding refuses the file, naming the first
+    /// (checked at the end, and on the way once 100,000 lines are read).
+    fn check_bad_lines(&self, end: bool) -> Result<()> {
+        let f = self.found.lock().expect("decoder state");
+        let lines = f.newlines + 1;
+        if (end || lines >= 100_000) && f.bad_total * 100 > lines.max(100) {
+            let first = f.first_bad.map(|(l, off)| format!("; the first is line {l} (byte {off})")).unwrap_or_default();
+            return Err(error::data(format!(
+                "{}: {} of {lines} lines are not valid {} text{first}",
+                self.path.display(),
+                f.bad_total,
+                self.kind.trim_start_matches("CSV, ")
+            ))
+            .hint("set `encoding = \"gb18030\"` or `\"utf-8\"` in the mapping's [source] if the guess is wrong")
+            .into());
+        }
+        Ok(())
+    }
 }
 
 /// The lines of a record that spans several lines, each read alone, when most of the lines after
@@ -210,112 +478,285 @@ fn split_swallowed(span: &str, delimiter: u8, headers: usize) -> Option<Vec<(usi
     (rest > 0 && whole_after * 2 > rest).then_some(parsed)
 }
 
-fn read_xlsx(path: &Path) -> Result<Table> {
-    use calamine::{Data, Reader, open_workbook_auto};
-    let mut wb = open_workbook_auto(path).map_err(|e| error::data(format!("{}: {e}", path.display())))?;
-    let sheet =
-        wb.sheet_names().first().cloned().ok_or_else(|| error::data(format!("{}: no sheet", path.display())))?;
-    let range = wb.worksheet_range(&sheet).map_err(|e| error::data(format!("{}: {e}", path.display())))?;
-    let cell = |d: &Data| -> String {
-        match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => b.to_string(),
-            Data::DateTime(dt) => {
-                let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-                format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
-            }
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::Error(e) => format!("#{e:?}"),
-        }
-    };
-    let mut rows = range.rows();
-    let headers: Vec<String> =
-        rows.next().map(|r| r.iter().map(|c| cell(c).trim().to_string()).collect()).unwrap_or_default();
-    let records = rows
-        .enumerate()
-        .map(|(i, r)| Record {
-            line: i as u64 + 2,
-            fields: headers.iter().cloned().zip(r.iter().map(cell)).collect(),
-            problem: None,
+// ---------------------------------------------------------------------------------------------
+// JSON lines
+
+struct JsonSource {
+    path: std::path::PathBuf,
+    reader: BufReader<File>,
+    headers: Vec<String>,
+    index: HashMap<String, usize>,
+    line: u64,
+    bytes: u64,
+    bad: u64,
+    first_bad: Option<(u64, u64)>,
+    finished: bool,
+    buf: Vec<u8>,
+}
+
+impl JsonSource {
+    fn open(path: &Path) -> Result<JsonSource> {
+        let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(JsonSource {
+            path: path.to_path_buf(),
+            reader: BufReader::with_capacity(BLOCK, file),
+            headers: Vec::new(),
+            index: HashMap::new(),
+            line: 0,
+            bytes: 0,
+            bad: 0,
+            first_bad: None,
+            finished: false,
+            buf: Vec::new(),
         })
-        .collect();
-    Ok(Table { headers, records, kind: format!("XLSX, sheet {sheet}") })
-}
-
-fn read_jsonl(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let decoded = decode(path, &bytes, Some("utf-8"))?;
-    let text = decoded.text.clone();
-    let mut headers: Vec<String> = Vec::new();
-    let mut records = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| error::data(format!("{}, line {}: not a JSON object: {e}", path.display(), i + 1)))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| error::data(format!("{}, line {}: not a JSON object", path.display(), i + 1)))?;
-        let mut fields = HashMap::new();
-        for (k, v) in obj {
-            if !headers.contains(k) {
-                headers.push(k.clone());
-            }
-            let s = match v {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            fields.insert(k.clone(), s);
-        }
-        let problem = bytes_problem(&decoded, i as u64 + 1, i as u64 + 2);
-        records.push(Record { line: i as u64 + 1, fields, problem });
     }
-    Ok(Table { headers, records, kind: "JSON lines".into() })
 }
 
-fn read_parquet(path: &Path) -> Result<Table> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::compute::cast;
-    use datafusion::arrow::datatypes::DataType;
-    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-        .map_err(|e| error::data(format!("{}: not a readable Parquet file: {e}", path.display())))?
-        .build()?;
-    let mut headers = Vec::new();
-    let mut records = Vec::new();
-    let mut line = 0u64;
-    for batch in reader {
-        let batch = batch?;
-        if headers.is_empty() {
-            headers = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+impl Source for JsonSource {
+    fn kind(&self) -> String {
+        "JSON lines".into()
+    }
+
+    fn headers(&self) -> Option<Arc<Vec<String>>> {
+        None
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        if self.finished {
+            return Ok(None);
         }
-        let cols: Vec<_> = batch
+        let mut out = Vec::with_capacity(CHUNK);
+        while out.len() < CHUNK {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("reading {}", self.path.display()))?;
+            if n == 0 {
+                self.finished = true;
+                let lines = self.line + 1;
+                if self.bad * 100 > lines.max(100) {
+                    let (l, off) = self.first_bad.unwrap_or_default();
+                    return Err(error::data(format!(
+                        "{}: {} of {lines} lines are not valid UTF-8 text; the first is line {l} (byte {off})",
+                        self.path.display(),
+                        self.bad
+                    ))
+                    .into());
+                }
+                break;
+            }
+            self.line += 1;
+            let offset = self.bytes;
+            self.bytes += n as u64;
+            let raw = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            let problem = match std::str::from_utf8(raw) {
+                Ok(_) => None,
+                Err(_) => {
+                    self.bad += 1;
+                    self.first_bad.get_or_insert((self.line, offset));
+                    Some(format!("bytes that are not valid UTF-8; line {}, from byte {offset} of the file", self.line))
+                }
+            };
+            let text = String::from_utf8_lossy(raw);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                error::data(format!("{}, line {}: not a JSON object: {e}", self.path.display(), self.line))
+            })?;
+            let obj = v.as_object().ok_or_else(|| {
+                error::data(format!("{}, line {}: not a JSON object", self.path.display(), self.line))
+            })?;
+            let mut fields: Vec<Field> = vec![Field::Text(String::new()); self.headers.len()];
+            for (k, v) in obj {
+                let i = match self.index.get(k) {
+                    Some(i) => *i,
+                    None => {
+                        self.headers.push(k.clone());
+                        self.index.insert(k.clone(), self.headers.len() - 1);
+                        fields.push(Field::Text(String::new()));
+                        self.headers.len() - 1
+                    }
+                };
+                fields[i] = Field::Text(match v {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+            }
+            out.push(Record { line: self.line, fields, problem });
+        }
+        Ok(Some(Chunk { headers: Arc::new(self.headers.clone()), records: out, bytes_done: self.bytes }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// XLSX
+
+struct XlsxSource {
+    rows: std::vec::IntoIter<Record>,
+    headers: Arc<Vec<String>>,
+    kind: String,
+    total: u64,
+    size: u64,
+    given: u64,
+}
+
+impl XlsxSource {
+    fn open(path: &Path) -> Result<XlsxSource> {
+        use calamine::{Data, Reader, open_workbook_auto};
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut wb = open_workbook_auto(path).map_err(|e| error::data(format!("{}: {e}", path.display())))?;
+        let sheet =
+            wb.sheet_names().first().cloned().ok_or_else(|| error::data(format!("{}: no sheet", path.display())))?;
+        let range = wb.worksheet_range(&sheet).map_err(|e| error::data(format!("{}: {e}", path.display())))?;
+        let cell = |d: &Data| -> Field {
+            Field::Text(match d {
+                Data::Empty => String::new(),
+                Data::String(s) => s.clone(),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Float(f) => f.to_string(),
+                Data::Int(i) => i.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTime(dt) => {
+                    // a date cell is a time already: not re-read with the mapping's formats
+                    let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+                    let t = chrono::NaiveDate::from_ymd_opt(y.into(), mo.into(), d.into())
+                        .and_then(|day| day.and_hms_milli_opt(h.into(), mi.into(), s.into(), ms.into()));
+                    match t {
+                        Some(t) => return Field::Time(t),
+                        None => format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"),
+                    }
+                }
+                Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+                Data::Error(e) => format!("#{e:?}"),
+            })
+        };
+        let mut rows = range.rows();
+        let headers: Vec<String> =
+            rows.next().map(|r| r.iter().map(|c| cell(c).text().trim().to_string()).collect()).unwrap_or_default();
+        let records: Vec<Record> = rows
+            .enumerate()
+            .map(|(i, r)| Record { line: i as u64 + 2, fields: r.iter().map(cell).collect(), problem: None })
+            .collect();
+        Ok(XlsxSource {
+            total: records.len() as u64,
+            rows: records.into_iter(),
+            headers: Arc::new(headers),
+            kind: format!("XLSX, sheet {sheet}"),
+            size,
+            given: 0,
+        })
+    }
+}
+
+impl Source for XlsxSource {
+    fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
+    fn headers(&self) -> Option<Arc<Vec<String>>> {
+        Some(self.headers.clone())
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let records: Vec<Record> = self.rows.by_ref().take(CHUNK).collect();
+        if records.is_empty() {
+            return Ok(None);
+        }
+        self.given += records.len() as u64;
+        let bytes_done = self.size * self.given / self.total.max(1);
+        Ok(Some(Chunk { headers: self.headers.clone(), records, bytes_done }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet
+
+struct ParquetSource {
+    reader: datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    headers: Arc<Vec<String>>,
+    line: u64,
+    rows: u64,
+    size: u64,
+}
+
+impl ParquetSource {
+    fn open(path: &Path) -> Result<ParquetSource> {
+        use datafusion::parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .map_err(|e| error::data(format!("{}: not a readable Parquet file: {e}", path.display())))?;
+        let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+        let headers = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let reader = builder.with_batch_size(CHUNK).build()?;
+        Ok(ParquetSource { reader, headers: Arc::new(headers), line: 0, rows, size })
+    }
+}
+
+impl Source for ParquetSource {
+    fn kind(&self) -> String {
+        "Parquet".into()
+    }
+
+    fn headers(&self) -> Option<Arc<Vec<String>>> {
+        Some(self.headers.clone())
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::compute::cast;
+        use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+        let Some(batch) = self.reader.next() else { return Ok(None) };
+        let batch = batch?;
+        enum Col {
+            Text(datafusion::arrow::array::ArrayRef),
+            Time(datafusion::arrow::array::ArrayRef),
+        }
+        let cols: Vec<Col> = batch
             .columns()
             .iter()
-            .map(|c| cast(c, &DataType::Utf8).map_err(anyhow::Error::from))
+            .map(|c| {
+                Ok(match c.data_type() {
+                    // a typed time is taken as that time (the wall-clock time of a zoned one)
+                    DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+                        let plain = match c.data_type() {
+                            DataType::Timestamp(u, Some(_)) => cast(c, &DataType::Timestamp(*u, None))?,
+                            _ => c.clone(),
+                        };
+                        Col::Time(cast(&plain, &DataType::Timestamp(TimeUnit::Microsecond, None))?)
+                    }
+                    _ => Col::Text(cast(c, &DataType::Utf8)?),
+                })
+            })
             .collect::<Result<_>>()?;
+        let mut records = Vec::with_capacity(batch.num_rows());
         for r in 0..batch.num_rows() {
-            line += 1;
-            let fields = headers
+            self.line += 1;
+            let fields = cols
                 .iter()
-                .zip(&cols)
-                .map(|(h, c)| {
-                    let a = c.as_string::<i32>();
-                    (h.clone(), if a.is_null(r) { String::new() } else { a.value(r).to_string() })
+                .map(|c| match c {
+                    Col::Text(a) => {
+                        let a = a.as_string::<i32>();
+                        Field::Text(if a.is_null(r) { String::new() } else { a.value(r).to_string() })
+                    }
+                    Col::Time(a) => {
+                        let a = a.as_primitive::<TimestampMicrosecondType>();
+                        match (!a.is_null(r)).then(|| chrono::DateTime::from_timestamp_micros(a.value(r))).flatten() {
+                            Some(t) => Field::Time(t.naive_utc()),
+                            None => Field::Text(String::new()),
+                        }
+                    }
                 })
                 .collect();
-            records.push(Record { line, fields, problem: None });
+            records.push(Record { line: self.line, fields, problem: None });
         }
+        let bytes_done = self.size * self.line / self.rows.max(1);
+        Ok(Some(Chunk { headers: self.headers.clone(), records, bytes_done }))
     }
-    Ok(Table { headers, records, kind: "Parquet".into() })
 }
 
 #[cfg(test)]
@@ -327,6 +768,22 @@ mod tests {
         let p = dir.path().join("export.csv");
         std::fs::write(&p, bytes).unwrap();
         (dir, p)
+    }
+
+    /// Every record of a file, read `block` bytes at a time, with the headers.
+    fn all(p: &Path, block: usize) -> Result<(Vec<String>, Vec<Record>, String)> {
+        let mut s = open_with_block(p, None, block)?;
+        let mut out = Vec::new();
+        let mut headers = Vec::new();
+        while let Some(c) = s.next_chunk()? {
+            headers = c.headers.to_vec();
+            out.extend(c.records);
+        }
+        Ok((headers, out, s.kind()))
+    }
+
+    fn field(r: &Record, i: usize) -> String {
+        r.fields[i].text().into_owned()
     }
 
     #[test]
@@ -341,25 +798,27 @@ mod tests {
             }
         }
         let (_d, p) = csv_file(text.as_bytes());
-        let t = read(&p, None).unwrap();
-        // all 7 rows come back, one per line; only line 4 has a problem
-        let lines: Vec<u64> = t.records.iter().map(|r| r.line).collect();
-        assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8]);
-        let bad: Vec<(u64, &str)> =
-            t.records.iter().filter_map(|r| r.problem.as_deref().map(|p| (r.line, p))).collect();
-        assert_eq!(bad.len(), 1, "{bad:?}");
-        assert_eq!(bad[0].0, 4);
-        assert_eq!(bad[0].1, "a quote is not closed on its line; the 4 lines after it were read on their own");
-        assert_eq!(t.records[4].fields["channel"], "phone");
-        assert_eq!(t.records[6].fields["id"], "8");
+        for block in [3, 64, BLOCK] {
+            let (_, records, _) = all(&p, block).unwrap();
+            // all 7 rows come back, one per line; only line 4 has a problem
+            let lines: Vec<u64> = records.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8], "block {block}");
+            let bad: Vec<(u64, &str)> =
+                records.iter().filter_map(|r| r.problem.as_deref().map(|p| (r.line, p))).collect();
+            assert_eq!(bad.len(), 1, "{bad:?}");
+            assert_eq!(bad[0].0, 4);
+            assert_eq!(bad[0].1, "a quote is not closed on its line; the 4 lines after it were read on their own");
+            assert_eq!(field(&records[4], 1), "phone");
+            assert_eq!(field(&records[6], 0), "8");
+        }
     }
 
     #[test]
     fn a_row_with_a_field_too_few_is_named() {
         let (_d, p) = csv_file(b"id,channel,note\n1,phone,ok\n2,phone\n");
-        let t = read(&p, None).unwrap();
-        assert_eq!(t.records[0].problem, None);
-        assert_eq!(t.records[1].problem.as_deref(), Some("a field count unlike the header's; 2 fields, the header 3"));
+        let (_, r, _) = all(&p, BLOCK).unwrap();
+        assert_eq!(r[0].problem, None);
+        assert_eq!(r[1].problem.as_deref(), Some("a field count unlike the header's; 2 fields, the header 3"));
     }
 
     #[test]
@@ -370,14 +829,16 @@ mod tests {
         assert_eq!(bytes.len(), 28);
         bytes.extend_from_slice(b"2,phone,\xff\n3,web,ok\n");
         let (_d, p) = csv_file(&bytes);
-        let t = read(&p, None).unwrap();
-        assert_eq!(t.kind, "CSV, UTF-8");
-        assert_eq!(t.records.len(), 3);
-        assert_eq!(t.records[0].fields["note"], "好");
-        assert_eq!(t.records[0].problem, None);
-        let p2 = t.records[1].problem.as_deref().unwrap();
-        assert_eq!(p2, "bytes that are not valid UTF-8; line 3, from byte 28 of the file");
-        assert_eq!(t.records[2].problem, None);
+        for block in [1, 5, BLOCK] {
+            let (_, r, kind) = all(&p, block).unwrap();
+            assert_eq!(kind, "CSV, UTF-8");
+            assert_eq!(r.len(), 3);
+            assert_eq!(field(&r[0], 2), "好");
+            assert_eq!(r[0].problem, None);
+            let p2 = r[1].problem.as_deref().unwrap();
+            assert_eq!(p2, "bytes that are not valid UTF-8; line 3, from byte 28 of the file");
+            assert_eq!(r[2].problem, None);
+        }
     }
 
     #[test]
@@ -388,20 +849,41 @@ mod tests {
             bytes.extend_from_slice(if i % 2 == 0 { b"1,ok\n".as_slice() } else { b"2,\xff\n".as_slice() });
         }
         let (_d, p) = csv_file(&bytes);
-        let e = read(&p, None).err().unwrap().to_string();
+        let e = all(&p, BLOCK).err().unwrap().to_string();
         // lines: header + 200 rows + the empty piece after the last newline = 202
         assert!(e.contains("100 of 202 lines are not valid"), "{e}");
         assert!(e.contains("the first is line 3 (byte 16)"), "{e}");
     }
 
     #[test]
-    fn gbk_bytes_decode_without_a_garbled_character() {
-        let text = "工单编号,受理时间\nA1,2025-03-01 09:30:00\n";
-        let (gbk, _, _) = encoding_rs::GBK.encode(text);
-        let d = decode(Path::new("x.csv"), &gbk, None).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding, d.bad_lines.len()), (text, "GB18030", 0));
+    fn blocks_that_split_a_gbk_character_and_a_quoted_line_break_read_as_one_file() {
+        // GBK text: two-byte characters, a quoted field holding a line break and a comma, and a
+        // last line without a newline; read whole and 1, 2, 3, 7 and 13 bytes at a time, so that
+        // blocks end inside characters, inside the quoted field and between its two lines
+        let text = "工单编号,受理时间,诉求内容\nA1,2025-03-01 09:30:00,\"路灯不亮\n已报修，谢谢\"\nA2,2025-03-02 10:00:00,噪音扰民\nA3,2025-03-03 11:00:00,\"供暖,不热\"";
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+        assert!(!unmappable);
+        let (_d, p) = csv_file(&gbk);
+        for block in [1, 2, 3, 7, 13, BLOCK] {
+            let (headers, r, kind) = all(&p, block).unwrap();
+            assert_eq!(kind, "CSV, GB18030", "block {block}");
+            assert_eq!(headers, ["工单编号", "受理时间", "诉求内容"]);
+            let rows: Vec<(u64, String, String)> = r.iter().map(|r| (r.line, field(r, 0), field(r, 2))).collect();
+            assert_eq!(
+                rows,
+                [
+                    (2, "A1".into(), "路灯不亮\n已报修，谢谢".into()),
+                    (4, "A2".into(), "噪音扰民".into()),
+                    (5, "A3".into(), "供暖,不热".into())
+                ],
+                "block {block}"
+            );
+            assert!(r.iter().all(|r| r.problem.is_none()), "block {block}");
+        }
+        // with a BOM, UTF-8
         let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        let d = decode(Path::new("x.csv"), &bom, None).unwrap();
-        assert_eq!((d.text.as_str(), d.encoding), (text, "UTF-8 with BOM"));
+        let (_d2, p2) = csv_file(&bom);
+        let (headers, r, kind) = all(&p2, 5).unwrap();
+        assert_eq!((kind.as_str(), headers[0].as_str(), r.len()), ("CSV, UTF-8 with BOM", "工单编号", 3));
     }
 }
