@@ -50,16 +50,39 @@ fn sentinel(t: &NaiveDateTime) -> bool {
     d == NaiveDate::from_ymd_opt(1900, 1, 1).expect("date") || d == NaiveDate::from_ymd_opt(2100, 1, 1).expect("date")
 }
 
-fn parse_timestamp(text: &str, formats: &[String]) -> Option<NaiveDateTime> {
+/// The mapping's timestamp formats, parsed once: (has an offset, items).
+pub struct Formats<'a>(Vec<(bool, Vec<chrono::format::Item<'a>>)>);
+
+impl<'a> Formats<'a> {
+    pub fn new(formats: &'a [String]) -> Formats<'a> {
+        Formats(
+            formats
+                .iter()
+                .filter_map(|f| {
+                    let items = chrono::format::StrftimeItems::new(f).parse().ok()?;
+                    Some((f.contains("%z") || f.contains("%:z"), items))
+                })
+                .collect(),
+        )
+    }
+}
+
+fn parse_timestamp(text: &str, formats: &Formats) -> Option<NaiveDateTime> {
+    use chrono::format::{Parsed, parse};
     let t = text.trim();
-    for f in formats {
+    for (offset, items) in &formats.0 {
+        let mut p = Parsed::new();
+        if parse(&mut p, t, items.iter()).is_err() {
+            continue;
+        }
         // with an offset: keep the wall-clock time of the source
-        if f.contains("%z") || f.contains("%:z") {
-            if let Ok(dt) = DateTime::parse_from_str(t, f) {
-                return Some(dt.naive_local());
-            }
-        } else if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
-            return Some(dt);
+        let dt = if *offset {
+            p.to_datetime().ok().map(|d| d.naive_local())
+        } else {
+            p.to_naive_datetime_with_offset(0).ok()
+        };
+        if dt.is_some() {
+            return dt;
         }
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
@@ -112,6 +135,7 @@ pub struct Resolved<'a> {
     idx: Vec<Option<usize>>,
     /// per canonical column: the source column and the pattern of an `[extract]`
     extract: Vec<Option<(usize, &'a regex::Regex)>>,
+    formats: Formats<'a>,
 }
 
 impl<'a> Resolved<'a> {
@@ -124,6 +148,7 @@ impl<'a> Resolved<'a> {
                 .iter()
                 .map(|c| m.extract.get(c.name).and_then(|x| Some((find(&x.from)?, x.regex.as_ref()?))))
                 .collect(),
+            formats: Formats::new(&m.source.timestamp_formats),
         }
     }
 }
@@ -201,7 +226,7 @@ pub fn convert(r: &Resolved, rec: &read::Record) -> std::result::Result<Row, Pro
                 Cell::S(Some(v))
             }
             (ColType::Timestamp, None) => Cell::T(None),
-            (ColType::Timestamp, Some(Raw::Text(v))) => match parse_timestamp(&v, &m.source.timestamp_formats) {
+            (ColType::Timestamp, Some(Raw::Text(v))) => match parse_timestamp(&v, &r.formats) {
                 Some(t) => time(t, &v)?,
                 None => {
                     return Err(problem(
@@ -286,13 +311,6 @@ fn ticket_id(row: &Row) -> &str {
     }
 }
 
-fn received(row: &Row) -> NaiveDateTime {
-    match &row[1] {
-        Cell::T(Some(t)) => *t,
-        _ => NaiveDateTime::default(),
-    }
-}
-
 /// Rows → a RecordBatch in the archive's file schema.
 pub fn batch(rows: &[&Row]) -> Result<RecordBatch> {
     let columns: Vec<ArrayRef> = COLUMNS
@@ -328,47 +346,6 @@ pub fn batch(rows: &[&Row]) -> Result<RecordBatch> {
         })
         .collect();
     Ok(RecordBatch::try_new(schema::file_schema(), columns)?)
-}
-
-/// A RecordBatch of the archive → rows (to compare a ticket with its new version).
-fn rows_of(b: &RecordBatch) -> Result<Vec<Row>> {
-    let mut cols: Vec<Vec<Cell>> = Vec::new();
-    for c in COLUMNS {
-        let a = b.column_by_name(c.name).with_context(|| format!("archive file without column {}", c.name))?;
-        let v: Vec<Cell> = match c.ty {
-            ColType::Str => {
-                let a = cast(a, &DataType::Utf8)?;
-                let a = a.as_string::<i32>();
-                (0..a.len()).map(|i| Cell::S(if a.is_null(i) { None } else { Some(a.value(i).to_string()) })).collect()
-            }
-            ColType::Timestamp => {
-                let a = cast(a, &schema::TIMESTAMP)?;
-                let a = a.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-                (0..a.len())
-                    .map(|i| {
-                        Cell::T(if a.is_null(i) {
-                            None
-                        } else {
-                            DateTime::from_timestamp_micros(a.value(i)).map(|d| d.naive_utc())
-                        })
-                    })
-                    .collect()
-            }
-            ColType::Bool => {
-                let a = a.as_boolean();
-                (0..a.len()).map(|i| Cell::B(if a.is_null(i) { None } else { Some(a.value(i)) })).collect()
-            }
-        };
-        cols.push(v);
-    }
-    let n = b.num_rows();
-    let mut rows: Vec<Row> = (0..n).map(|_| Vec::with_capacity(COLUMNS.len())).collect();
-    for col in cols {
-        for (r, cell) in col.into_iter().enumerate() {
-            rows[r].push(cell);
-        }
-    }
-    Ok(rows)
 }
 
 /// Which version wins when a ticket_id comes again.
@@ -511,14 +488,15 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                     use rayon::prelude::*;
                     chunk.records.par_iter().map(|r| convert(resolved, r)).collect()
                 };
+                let mut good: Vec<Row> = Vec::with_capacity(converted.len());
+                let mut seqs: Vec<u64> = Vec::with_capacity(converted.len());
                 for (rec, res) in chunk.records.iter().zip(converted) {
                     s.read += 1;
                     rows_in_file += 1;
                     match res {
                         Ok(row) => {
-                            let h = id_hash(ticket_id(&row));
-                            hashes.push(h);
-                            incoming.push((h % buckets as u64) as usize, row, s.read)?;
+                            good.push(row);
+                            seqs.push(s.read);
                         }
                         Err(p) => {
                             s.quarantined += 1;
@@ -526,6 +504,17 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                             quarantine.write(&file_name, rec, &chunk.headers, &p)?;
                         }
                     }
+                }
+                let by_bucket = group_by(good.iter().map(|row| {
+                    let h = id_hash(ticket_id(row));
+                    hashes.push(h);
+                    (h % buckets as u64) as usize
+                }));
+                let refs: Vec<&Row> = good.iter().collect();
+                let b = spool::tag(&batch(&refs)?, seqs)?;
+                drop(good);
+                for (bucket, rows) in by_bucket {
+                    incoming.push(bucket, take_rows(&b, &rows)?)?;
                 }
                 progress("read", bytes_before + chunk.bytes_done, total_bytes);
                 last_headers = Some(chunk.headers);
@@ -559,18 +548,20 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
         let mut next = 0usize;
         for b in read_file(f)? {
             let n = b.num_rows() as u64;
-            let mut keep = vec![false; n as usize];
-            let mut rows_here = Vec::new();
+            let mut here = Vec::new();
             while next < hits.len() && hits[next] < offset + n {
-                keep[(hits[next] - offset) as usize] = true;
-                rows_here.push(hits[next]);
+                here.push((hits[next] - offset) as u32);
                 next += 1;
             }
-            if !rows_here.is_empty() {
-                let b = filter_record_batch(&schema::conform(&b)?, &BooleanArray::from(keep))?;
-                for (row, r) in rows_of(&b)?.into_iter().zip(rows_here) {
-                    let h = id_hash(ticket_id(&row));
-                    old.push((h % buckets as u64) as usize, row, ((fi as u64) << 32) | r)?;
+            if !here.is_empty() {
+                let b = take_rows(&schema::conform(&b)?, &here)?;
+                let tags = here.iter().map(|r| ((fi as u64) << 32) | (offset + u64::from(*r)));
+                let b = spool::tag(&b, tags)?;
+                let ids = b.column(0).as_string::<i32>();
+                for (bucket, rows) in
+                    group_by((0..ids.len()).map(|i| (id_hash(ids.value(i)) % buckets as u64) as usize))
+                {
+                    old.push(bucket, take_rows(&b, &rows)?)?;
                 }
             }
             offset += n;
@@ -585,48 +576,82 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
     let mut accepted = spool::Spool::new(work.path().to_path_buf(), "month", flush);
     let mut dropped: BTreeMap<usize, Vec<u64>> = BTreeMap::new(); // archive file → rows replaced
     let mut replaced_old: BTreeSet<String> = BTreeSet::new(); // partitions losing a row
+    let fields: Vec<datafusion::arrow::row::SortField> = schema::file_schema()
+        .fields()
+        .iter()
+        .map(|f| datafusion::arrow::row::SortField::new(f.data_type().clone()))
+        .collect();
     for b in 0..buckets {
         progress("resolve", b as u64, buckets as u64);
-        let mut chosen: HashMap<String, Row> = HashMap::new();
-        for (row, _) in incoming.read(b)? {
-            match chosen.entry(ticket_id(&row).to_string()) {
+        let inc = incoming.read(b)?;
+        let ids = inc.column(0).as_string::<i32>();
+        // ticket_id → the row that stays (`--keep`)
+        let mut chosen: HashMap<&str, u32> = HashMap::with_capacity(ids.len());
+        for i in 0..ids.len() {
+            match chosen.entry(ids.value(i)) {
                 std::collections::hash_map::Entry::Occupied(mut e) => {
                     s.duplicates += 1;
                     if o.keep == Keep::Last {
-                        e.insert(row);
+                        e.insert(i as u32);
                     }
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(row);
+                    e.insert(i as u32);
                 }
             }
         }
         let olds = old.read(b)?;
-        let mut archived: HashMap<&str, Vec<(u64, &Row)>> = HashMap::new();
-        for (row, tag) in &olds {
-            archived.entry(ticket_id(row)).or_default().push((*tag, row));
+        let old_ids = olds.column(0).as_string::<i32>();
+        let mut archived: HashMap<&str, Vec<u32>> = HashMap::new();
+        for j in 0..old_ids.len() {
+            archived.entry(old_ids.value(j)).or_default().push(j as u32);
         }
-        for (id, row) in chosen {
-            match archived.get(id.as_str()) {
-                // the last archived version is the one compared (as the archive is read, in order)
-                Some(versions) if versions.last().is_some_and(|(_, r)| **r == row) || o.keep == Keep::First => {
-                    s.duplicates += 1
-                }
+        // rows compared whole, in Arrow's row format
+        let (inc_rows, old_rows) = if archived.is_empty() {
+            (None, None)
+        } else {
+            let conv = datafusion::arrow::row::RowConverter::new(fields.clone())?;
+            let n = fields.len();
+            (Some(conv.convert_columns(&inc.columns()[..n])?), Some(conv.convert_columns(&olds.columns()[..n])?))
+        };
+        let old_received = olds.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let old_tags = olds.column(olds.num_columns() - 1).as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+        let mut keep: Vec<u32> = Vec::with_capacity(chosen.len());
+        for (id, i) in chosen {
+            match archived.get(id) {
                 Some(versions) => {
-                    s.replaced += 1;
-                    for (tag, r) in versions {
-                        replaced_old.insert(partition(&received(r)));
-                        dropped.entry((tag >> 32) as usize).or_default().push(tag & 0xFFFF_FFFF);
+                    // the last archived version is the one compared (as the archive is read, in order)
+                    let last = *versions.last().expect("at least one version") as usize;
+                    let same = inc_rows.as_ref().expect("made with the archived rows").row(i as usize)
+                        == old_rows.as_ref().expect("made with the archived rows").row(last);
+                    if same || o.keep == Keep::First {
+                        s.duplicates += 1;
+                    } else {
+                        s.replaced += 1;
+                        for &j in versions {
+                            replaced_old.insert(partition(&micros(old_received.value(j as usize))));
+                            let tag = old_tags.value(j as usize);
+                            dropped.entry((tag >> 32) as usize).or_default().push(tag & 0xFFFF_FFFF);
+                        }
+                        keep.push(i);
                     }
-                    let m = month_key(&mut months, &row);
-                    accepted.push(m, row, 0)?;
                 }
                 None => {
                     s.new += 1;
-                    let m = month_key(&mut months, &row);
-                    accepted.push(m, row, 0)?;
+                    keep.push(i);
                 }
             }
+        }
+        keep.sort_unstable();
+        let kept = take_rows(&inc, &keep)?;
+        let received = kept.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let by_month = group_by((0..received.len()).map(|i| {
+            let part = partition(&micros(received.value(i)));
+            let n = months.len();
+            *months.entry(part).or_insert(n)
+        }));
+        for (m, rows) in by_month {
+            accepted.push(m, take_rows(&kept, &rows)?)?;
         }
     }
     accepted.finish()?;
@@ -660,6 +685,32 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
     Ok(s)
 }
 
+/// The row indexes of each key, keys in order of first appearance.
+fn group_by(keys: impl Iterator<Item = usize>) -> Vec<(usize, Vec<u32>)> {
+    let mut at: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
+    for (i, k) in keys.enumerate() {
+        let slot = *at.entry(k).or_insert_with(|| {
+            out.push((k, Vec::new()));
+            out.len() - 1
+        });
+        out[slot].1.push(i as u32);
+    }
+    out
+}
+
+/// These rows of a batch.
+fn take_rows(b: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
+    if rows.len() == b.num_rows() && rows.iter().enumerate().all(|(i, r)| i as u32 == *r) {
+        return Ok(b.clone());
+    }
+    Ok(datafusion::arrow::compute::take_record_batch(b, &datafusion::arrow::array::UInt32Array::from(rows.to_vec()))?)
+}
+
+fn micros(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us).map(|d| d.naive_utc()).unwrap_or_default()
+}
+
 /// JSON lines name their fields row by row: their headers are checked after the file is read.
 fn src_headers_late(kind: &str) -> bool {
     kind == "JSON lines"
@@ -688,11 +739,6 @@ fn check_headers(m: &Mapping, file: &Path, headers: &[String]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn month_key(months: &mut BTreeMap<String, usize>, row: &Row) -> usize {
-    let n = months.len();
-    *months.entry(partition(&received(row))).or_insert(n)
 }
 
 /// The rows (in file order) of an archive file whose ticket_id hashes to one of `hashes`
@@ -805,11 +851,11 @@ fn rebuild(
             }
         }
         if let Some(key) = months.get(part) {
-            let mut rows: Vec<Row> = accepted.read(*key)?.into_iter().map(|(r, _)| r).collect();
+            let new = accepted.read(*key)?;
+            let new = new.project(&(0..COLUMNS.len()).collect::<Vec<_>>())?;
             // the new rows in ticket_id order, as they always were
-            rows.sort_unstable_by(|a, b| ticket_id(a).cmp(ticket_id(b)));
-            let refs: Vec<&Row> = rows.iter().collect();
-            batches.push(batch(&refs)?);
+            let order = sort_to_indices(new.column(0), None, None)?;
+            batches.push(datafusion::arrow::compute::take_record_batch(&new, &order)?);
         }
         batches.retain(|b| b.num_rows() > 0);
         let total: usize = batches.iter().map(|b| b.num_rows()).sum();

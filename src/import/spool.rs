@@ -1,6 +1,7 @@
-//! Rows parked on disk while an import is sorted out: canonical rows with a 64-bit tag each,
-//! appended per key (a bucket of ticket ids, a partition) to Arrow IPC files in the import's
-//! work folder, and read back one key at a time. Memory holds a few thousand rows per key.
+//! Rows parked on disk while an import is sorted out: batches in the archive's file schema plus
+//! a 64-bit `tag` per row, appended per key (a bucket of ticket ids, a month) to Arrow IPC files
+//! in the import's work folder, and read back one key at a time. Memory holds a few thousand
+//! rows per key.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -9,12 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use datafusion::arrow::array::{AsArray, RecordBatch, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
+use datafusion::arrow::array::{RecordBatch, UInt64Array};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
-
-use super::{Row, batch, rows_of};
 
 pub struct Spool {
     dir: PathBuf,
@@ -22,18 +22,30 @@ pub struct Spool {
     schema: SchemaRef,
     /// rows kept per key before they are written
     flush_rows: usize,
-    buffers: HashMap<usize, Vec<(Row, u64)>>,
+    buffers: HashMap<usize, (Vec<RecordBatch>, usize)>,
     writers: HashMap<usize, StreamWriter<BufWriter<File>>>,
+}
+
+/// The file schema with the tag column after it.
+pub fn tagged_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = crate::schema::file_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("tag", DataType::UInt64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// A batch of the file schema with a tag per row.
+pub fn tag(batch: &RecordBatch, tags: impl IntoIterator<Item = u64>) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(UInt64Array::from_iter_values(tags)));
+    Ok(RecordBatch::try_new(tagged_schema(), columns)?)
 }
 
 impl Spool {
     pub fn new(dir: PathBuf, name: &'static str, flush_rows: usize) -> Spool {
-        let mut fields: Vec<Field> = crate::schema::file_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields.push(Field::new("tag", DataType::UInt64, false));
         Spool {
             dir,
             name,
-            schema: Arc::new(Schema::new(fields)),
+            schema: tagged_schema(),
             flush_rows: flush_rows.max(1),
             buffers: HashMap::new(),
             writers: HashMap::new(),
@@ -44,10 +56,15 @@ impl Spool {
         self.dir.join(format!("{}-{key}.arrow", self.name))
     }
 
-    pub fn push(&mut self, key: usize, row: Row, tag: u64) -> Result<()> {
+    /// Park a tagged batch under `key`.
+    pub fn push(&mut self, key: usize, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         let buf = self.buffers.entry(key).or_default();
-        buf.push((row, tag));
-        if buf.len() >= self.flush_rows {
+        buf.1 += batch.num_rows();
+        buf.0.push(batch);
+        if buf.1 >= self.flush_rows {
             self.flush(key)?;
         }
         Ok(())
@@ -55,15 +72,11 @@ impl Spool {
 
     fn flush(&mut self, key: usize) -> Result<()> {
         let Some(buf) = self.buffers.get_mut(&key) else { return Ok(()) };
-        if buf.is_empty() {
+        if buf.0.is_empty() {
             return Ok(());
         }
-        let taken = std::mem::take(buf);
-        let rows: Vec<&Row> = taken.iter().map(|(r, _)| r).collect();
-        let b = batch(&rows)?;
-        let mut columns = b.columns().to_vec();
-        columns.push(Arc::new(UInt64Array::from_iter_values(taken.iter().map(|(_, t)| *t))));
-        let b = RecordBatch::try_new(self.schema.clone(), columns)?;
+        let (batches, _) = std::mem::take(buf);
+        let b = concat_batches(&self.schema, &batches)?;
         if !self.writers.contains_key(&key) {
             let path = self.path(key);
             let f = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
@@ -85,20 +98,14 @@ impl Spool {
         Ok(())
     }
 
-    /// The rows of a key with their tags, in the order they were pushed (after `finish`).
-    pub fn read(&self, key: usize) -> Result<Vec<(Row, u64)>> {
+    /// The rows of a key in the order they were pushed, as one batch (after `finish`).
+    pub fn read(&self, key: usize) -> Result<RecordBatch> {
         let path = self.path(key);
-        let mut out = Vec::new();
         if !path.exists() {
-            return Ok(out);
+            return Ok(RecordBatch::new_empty(self.schema.clone()));
         }
         let f = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-        for b in StreamReader::try_new(std::io::BufReader::new(f), None)? {
-            let b = b?;
-            let tags = b.column(b.num_columns() - 1).as_primitive::<UInt64Type>().clone();
-            let rows = rows_of(&b)?;
-            out.extend(rows.into_iter().zip((0..tags.len()).map(|i| tags.value(i))));
-        }
-        Ok(out)
+        let batches = StreamReader::try_new(std::io::BufReader::new(f), None)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(concat_batches(&self.schema, &batches)?)
     }
 }
