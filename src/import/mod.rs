@@ -484,37 +484,47 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                     resolved_for = Some((chunk.headers.clone(), Resolved::new(o.mapping, &chunk.headers)));
                 }
                 let resolved = &resolved_for.as_ref().expect("resolved above").1;
-                let converted: Vec<std::result::Result<Row, Problem>> = {
+                // mapped, validated and made a batch in slices, in parallel; then parked in order
+                let before = s.read;
+                let parts: Vec<Result<(RecordBatch, Vec<u64>, Vec<(usize, Problem)>)>> = {
                     use rayon::prelude::*;
-                    chunk.records.par_iter().map(|r| convert(resolved, r)).collect()
+                    chunk
+                        .records
+                        .par_chunks(2048)
+                        .enumerate()
+                        .map(|(k, recs)| {
+                            let mut good: Vec<Row> = Vec::with_capacity(recs.len());
+                            let mut seqs: Vec<u64> = Vec::with_capacity(recs.len());
+                            let mut bad = Vec::new();
+                            for (i, rec) in recs.iter().enumerate() {
+                                let at = k * 2048 + i;
+                                match convert(resolved, rec) {
+                                    Ok(row) => {
+                                        good.push(row);
+                                        seqs.push(before + at as u64 + 1);
+                                    }
+                                    Err(p) => bad.push((at, p)),
+                                }
+                            }
+                            let hashes = good.iter().map(|row| id_hash(ticket_id(row))).collect();
+                            let refs: Vec<&Row> = good.iter().collect();
+                            Ok((spool::tag(&batch(&refs)?, seqs)?, hashes, bad))
+                        })
+                        .collect()
                 };
-                let mut good: Vec<Row> = Vec::with_capacity(converted.len());
-                let mut seqs: Vec<u64> = Vec::with_capacity(converted.len());
-                for (rec, res) in chunk.records.iter().zip(converted) {
-                    s.read += 1;
-                    rows_in_file += 1;
-                    match res {
-                        Ok(row) => {
-                            good.push(row);
-                            seqs.push(s.read);
-                        }
-                        Err(p) => {
-                            s.quarantined += 1;
-                            *s.reasons.entry(format!("{}: {}", p.column, reason_kind(&p.reason))).or_default() += 1;
-                            quarantine.write(&file_name, rec, &chunk.headers, &p)?;
-                        }
+                s.read += chunk.records.len() as u64;
+                rows_in_file += chunk.records.len() as u64;
+                for part in parts {
+                    let (b, part_hashes, bad) = part?;
+                    for (at, p) in bad {
+                        s.quarantined += 1;
+                        *s.reasons.entry(format!("{}: {}", p.column, reason_kind(&p.reason))).or_default() += 1;
+                        quarantine.write(&file_name, &chunk.records[at], &chunk.headers, &p)?;
                     }
-                }
-                let by_bucket = group_by(good.iter().map(|row| {
-                    let h = id_hash(ticket_id(row));
-                    hashes.push(h);
-                    (h % buckets as u64) as usize
-                }));
-                let refs: Vec<&Row> = good.iter().collect();
-                let b = spool::tag(&batch(&refs)?, seqs)?;
-                drop(good);
-                for (bucket, rows) in by_bucket {
-                    incoming.push(bucket, take_rows(&b, &rows)?)?;
+                    for (bucket, rows) in group_by(part_hashes.iter().map(|h| (h % buckets as u64) as usize)) {
+                        incoming.push(bucket, take_rows(&b, &rows)?)?;
+                    }
+                    hashes.extend(part_hashes);
                 }
                 progress("read", bytes_before + chunk.bytes_done, total_bytes);
                 last_headers = Some(chunk.headers);
@@ -581,77 +591,32 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
         .iter()
         .map(|f| datafusion::arrow::row::SortField::new(f.data_type().clone()))
         .collect();
-    for b in 0..buckets {
-        progress("resolve", b as u64, buckets as u64);
-        let inc = incoming.read(b)?;
-        let ids = inc.column(0).as_string::<i32>();
-        // ticket_id → the row that stays (`--keep`)
-        let mut chosen: HashMap<&str, u32> = HashMap::with_capacity(ids.len());
-        for i in 0..ids.len() {
-            match chosen.entry(ids.value(i)) {
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    s.duplicates += 1;
-                    if o.keep == Keep::Last {
-                        e.insert(i as u32);
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(i as u32);
-                }
-            }
-        }
-        let olds = old.read(b)?;
-        let old_ids = olds.column(0).as_string::<i32>();
-        let mut archived: HashMap<&str, Vec<u32>> = HashMap::new();
-        for j in 0..old_ids.len() {
-            archived.entry(old_ids.value(j)).or_default().push(j as u32);
-        }
-        // rows compared whole, in Arrow's row format
-        let (inc_rows, old_rows) = if archived.is_empty() {
-            (None, None)
-        } else {
-            let conv = datafusion::arrow::row::RowConverter::new(fields.clone())?;
-            let n = fields.len();
-            (Some(conv.convert_columns(&inc.columns()[..n])?), Some(conv.convert_columns(&olds.columns()[..n])?))
+    let threads = rayon::current_num_threads().max(1);
+    for group in (0..buckets).collect::<Vec<_>>().chunks(threads) {
+        progress("resolve", group[0] as u64, buckets as u64);
+        let results: Vec<Result<Resolution>> = {
+            use rayon::prelude::*;
+            group.par_iter().map(|b| resolve_bucket(&incoming, &old, *b, o.keep, &fields)).collect()
         };
-        let old_received = olds.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-        let old_tags = olds.column(olds.num_columns() - 1).as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
-        let mut keep: Vec<u32> = Vec::with_capacity(chosen.len());
-        for (id, i) in chosen {
-            match archived.get(id) {
-                Some(versions) => {
-                    // the last archived version is the one compared (as the archive is read, in order)
-                    let last = *versions.last().expect("at least one version") as usize;
-                    let same = inc_rows.as_ref().expect("made with the archived rows").row(i as usize)
-                        == old_rows.as_ref().expect("made with the archived rows").row(last);
-                    if same || o.keep == Keep::First {
-                        s.duplicates += 1;
-                    } else {
-                        s.replaced += 1;
-                        for &j in versions {
-                            replaced_old.insert(partition(&micros(old_received.value(j as usize))));
-                            let tag = old_tags.value(j as usize);
-                            dropped.entry((tag >> 32) as usize).or_default().push(tag & 0xFFFF_FFFF);
-                        }
-                        keep.push(i);
-                    }
-                }
-                None => {
-                    s.new += 1;
-                    keep.push(i);
-                }
+        for r in results {
+            let r = r?;
+            s.duplicates += r.duplicates;
+            s.new += r.new;
+            s.replaced += r.replaced;
+            replaced_old.extend(r.replaced_old);
+            for (file, row) in r.dropped {
+                dropped.entry(file).or_default().push(row);
             }
-        }
-        keep.sort_unstable();
-        let kept = take_rows(&inc, &keep)?;
-        let received = kept.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
-        let by_month = group_by((0..received.len()).map(|i| {
-            let part = partition(&micros(received.value(i)));
-            let n = months.len();
-            *months.entry(part).or_insert(n)
-        }));
-        for (m, rows) in by_month {
-            accepted.push(m, take_rows(&kept, &rows)?)?;
+            let kept = r.kept.expect("set by resolve_bucket");
+            let received = kept.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            let by_month = group_by((0..received.len()).map(|i| {
+                let part = partition(&micros(received.value(i)));
+                let n = months.len();
+                *months.entry(part).or_insert(n)
+            }));
+            for (m, rows) in by_month {
+                accepted.push(m, take_rows(&kept, &rows)?)?;
+            }
         }
     }
     accepted.finish()?;
@@ -709,6 +674,91 @@ fn take_rows(b: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
 
 fn micros(us: i64) -> NaiveDateTime {
     DateTime::from_timestamp_micros(us).map(|d| d.naive_utc()).unwrap_or_default()
+}
+
+/// What one bucket's ticket ids come to: the counts, the archived rows replaced (file, row) and
+/// the months losing them, and the rows accepted.
+#[derive(Default)]
+struct Resolution {
+    duplicates: u64,
+    new: u64,
+    replaced: u64,
+    dropped: Vec<(usize, u64)>,
+    replaced_old: Vec<String>,
+    kept: Option<RecordBatch>,
+}
+
+/// The versions of each ticket_id of a bucket decided (`--keep`), against the archive too.
+fn resolve_bucket(
+    incoming: &spool::Spool,
+    old: &spool::Spool,
+    b: usize,
+    keep_which: Keep,
+    fields: &[datafusion::arrow::row::SortField],
+) -> Result<Resolution> {
+    let inc = incoming.read(b)?;
+    let mut r = Resolution::default();
+    let ids = inc.column(0).as_string::<i32>();
+    // ticket_id → the row that stays (`--keep`)
+    let mut chosen: HashMap<&str, u32> = HashMap::with_capacity(ids.len());
+    for i in 0..ids.len() {
+        match chosen.entry(ids.value(i)) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                r.duplicates += 1;
+                if keep_which == Keep::Last {
+                    e.insert(i as u32);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i as u32);
+            }
+        }
+    }
+    let olds = old.read(b)?;
+    let old_ids = olds.column(0).as_string::<i32>();
+    let mut archived: HashMap<&str, Vec<u32>> = HashMap::new();
+    for j in 0..old_ids.len() {
+        archived.entry(old_ids.value(j)).or_default().push(j as u32);
+    }
+    // rows compared whole, in Arrow's row format
+    let (inc_rows, old_rows) = if archived.is_empty() {
+        (None, None)
+    } else {
+        let conv = datafusion::arrow::row::RowConverter::new(fields.to_vec())?;
+        let n = fields.len();
+        (Some(conv.convert_columns(&inc.columns()[..n])?), Some(conv.convert_columns(&olds.columns()[..n])?))
+    };
+    let old_received = olds.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+    let old_tags = olds.column(olds.num_columns() - 1).as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+    let mut keep: Vec<u32> = Vec::with_capacity(chosen.len());
+    for (id, i) in chosen {
+        match archived.get(id) {
+            Some(versions) => {
+                // the last archived version is the one compared (as the archive is read, in order)
+                let last = *versions.last().expect("at least one version") as usize;
+                let same = inc_rows.as_ref().expect("made with the archived rows").row(i as usize)
+                    == old_rows.as_ref().expect("made with the archived rows").row(last);
+                if same || keep_which == Keep::First {
+                    r.duplicates += 1;
+                } else {
+                    r.replaced += 1;
+                    for &j in versions {
+                        r.replaced_old.push(partition(&micros(old_received.value(j as usize))));
+                        let tag = old_tags.value(j as usize);
+                        r.dropped.push(((tag >> 32) as usize, tag & 0xFFFF_FFFF));
+                    }
+                    keep.push(i);
+                }
+            }
+            None => {
+                r.new += 1;
+                keep.push(i);
+            }
+        }
+    }
+    keep.sort_unstable();
+    r.kept = Some(take_rows(&inc, &keep)?);
+    Ok(r)
 }
 
 /// JSON lines name their fields row by row: their headers are checked after the file is read.
@@ -836,8 +886,9 @@ fn rebuild(
             }
         }
     }
-    for (k, part) in touched.iter().enumerate() {
-        progress("write", k as u64, touched.len() as u64);
+    // the months written two (or as many as there are cores) at a time
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let write_month = |part: &String| -> Result<()> {
         let mut batches = Vec::new();
         for f in old_in.get(part).into_iter().flatten() {
             let gone = dropped.get(f).map(Vec::as_slice).unwrap_or(&[]);
@@ -860,7 +911,7 @@ fn rebuild(
         batches.retain(|b| b.num_rows() > 0);
         let total: usize = batches.iter().map(|b| b.num_rows()).sum();
         if total == 0 {
-            continue;
+            return Ok(());
         }
         // sorted by received_at: the order found on the times alone, the rows taken in slices
         let times: Vec<&dyn Array> = batches.iter().map(|b| b.column(1).as_ref()).collect();
@@ -889,6 +940,13 @@ fn rebuild(
             w.write(&datafusion::arrow::compute::interleave_record_batch(&refs, &pairs)?)?;
         }
         w.close()?;
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress("write", n, touched.len() as u64);
+        Ok(())
+    };
+    {
+        use rayon::prelude::*;
+        touched.par_iter().try_for_each(write_month)?;
     }
     // the archive's manifest (every file, the untouched ones too), swapped in with the files
     if crate::engine::list_parquet(staging.path()).is_ok() {

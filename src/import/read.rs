@@ -211,30 +211,53 @@ impl Decoder {
                     None => continue,
                 }
             };
-            let rest = self.carry.split_off(cut);
-            let complete = std::mem::replace(&mut self.carry, rest);
+            let complete = &self.carry[..cut];
             self.out.clear();
             self.pos = 0;
-            decode_into(self.enc, &complete, &mut self.out);
-            let mut found = self.found.lock().expect("decoder state");
-            let body = complete.strip_suffix(b"\n").unwrap_or(&complete);
-            for l in body.split(|b| *b == b'\n') {
-                if !valid(self.enc, l) {
-                    found.bad.push_back((self.line, self.offset));
-                    found.first_bad.get_or_insert((self.line, self.offset));
-                    found.bad_total += 1;
-                }
-                self.line += 1;
-                self.offset += l.len() as u64 + 1;
-            }
+            let newlines = complete.iter().filter(|b| **b == b'\n').count() as u64;
             let ended = complete.ends_with(b"\n");
-            found.newlines += complete.iter().filter(|b| **b == b'\n').count() as u64;
+            // the whole block valid (the common case): taken as it is, no line needs a look
+            let whole = match self.enc {
+                Encoding::Utf8 => {
+                    std::str::from_utf8(complete).map(|t| t.as_bytes()).ok().map(std::borrow::Cow::Borrowed)
+                }
+                Encoding::Gb18030 => encoding_rs::GB18030
+                    .decode_without_bom_handling_and_without_replacement(complete)
+                    .map(|t| match t {
+                        std::borrow::Cow::Borrowed(t) => std::borrow::Cow::Borrowed(t.as_bytes()),
+                        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(t.into_bytes()),
+                    }),
+            };
+            let mut found = self.found.lock().expect("decoder state");
+            match whole {
+                Some(text) => {
+                    self.out.extend_from_slice(&text);
+                    self.line += newlines + u64::from(!ended);
+                    self.offset += complete.len() as u64 + u64::from(!ended);
+                }
+                None => {
+                    decode_into(self.enc, complete, &mut self.out);
+                    let body = complete.strip_suffix(b"\n").unwrap_or(complete);
+                    for l in body.split(|b| *b == b'\n') {
+                        if !valid(self.enc, l) {
+                            found.bad.push_back((self.line, self.offset));
+                            found.first_bad.get_or_insert((self.line, self.offset));
+                            found.bad_total += 1;
+                        }
+                        self.line += 1;
+                        self.offset += l.len() as u64 + 1;
+                    }
+                }
+            }
+            found.newlines += newlines;
             found.tail = !ended;
-            found.raw_done += complete.len() as u64;
+            found.raw_done += cut as u64;
             found.window.extend_from_slice(&self.out);
             if eof {
                 found.eof = true;
             }
+            drop(found);
+            self.carry.drain(..cut);
             return Ok(true);
         }
     }
