@@ -17,10 +17,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
-use datafusion::arrow::compute::{cast, filter_record_batch, sort_to_indices};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, sort_to_indices};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -161,14 +159,14 @@ enum Raw {
 
 /// Map and validate one source record.
 pub fn convert(r: &Resolved, rec: &read::Record) -> std::result::Result<Row, Problem> {
-    use read::Field;
+    use read::Value;
     let m = r.m;
     if let Some(p) = &rec.problem {
         return Err(problem("row", p.clone()));
     }
     let text_of = |i: usize| -> Option<&str> {
-        match rec.fields.get(i) {
-            Some(Field::Text(s)) => Some(s.trim()).filter(|v| !v.is_empty()),
+        match rec.get(i) {
+            Some(Value::Text(s)) => Some(s.trim()).filter(|v| !v.is_empty()),
             _ => None,
         }
     };
@@ -176,8 +174,8 @@ pub fn convert(r: &Resolved, rec: &read::Record) -> std::result::Result<Row, Pro
     for (ci, c) in COLUMNS.iter().enumerate() {
         let raw: Option<Raw> = match m.constants.get(c.name) {
             Some(v) => Some(Raw::Text(v.clone())),
-            None => match r.idx[ci].and_then(|i| rec.fields.get(i)) {
-                Some(Field::Time(t)) => Some(Raw::Time(*t)),
+            None => match r.idx[ci].and_then(|i| rec.get(i)) {
+                Some(Value::Time(t)) => Some(Raw::Time(t)),
                 _ => r.idx[ci].and_then(text_of).map(|v| Raw::Text(v.to_string())),
             }
             .or_else(|| {
@@ -313,35 +311,39 @@ fn ticket_id(row: &Row) -> &str {
 
 /// Rows → a RecordBatch in the archive's file schema.
 pub fn batch(rows: &[&Row]) -> Result<RecordBatch> {
+    use datafusion::arrow::array::{BooleanBuilder, StringBuilder, TimestampMicrosecondBuilder};
     let columns: Vec<ArrayRef> = COLUMNS
         .iter()
         .enumerate()
         .map(|(i, c)| -> ArrayRef {
             match c.ty {
-                ColType::Str => Arc::new(StringArray::from(
-                    rows.iter()
-                        .map(|r| match &r[i] {
-                            Cell::S(v) => v.clone(),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>(),
-                )),
-                ColType::Timestamp => Arc::new(TimestampMicrosecondArray::from(
-                    rows.iter()
-                        .map(|r| match &r[i] {
-                            Cell::T(v) => v.map(|t| t.and_utc().timestamp_micros()),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>(),
-                )),
-                ColType::Bool => Arc::new(BooleanArray::from(
-                    rows.iter()
-                        .map(|r| match &r[i] {
-                            Cell::B(v) => *v,
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>(),
-                )),
+                ColType::Str => {
+                    let bytes: usize =
+                        rows.iter().map(|r| if let Cell::S(Some(v)) = &r[i] { v.len() } else { 0 }).sum();
+                    let mut b = StringBuilder::with_capacity(rows.len(), bytes);
+                    for r in rows {
+                        b.append_option(if let Cell::S(v) = &r[i] { v.as_deref() } else { None });
+                    }
+                    Arc::new(b.finish())
+                }
+                ColType::Timestamp => {
+                    let mut b = TimestampMicrosecondBuilder::with_capacity(rows.len());
+                    for r in rows {
+                        b.append_option(if let Cell::T(v) = &r[i] {
+                            v.map(|t| t.and_utc().timestamp_micros())
+                        } else {
+                            None
+                        });
+                    }
+                    Arc::new(b.finish())
+                }
+                ColType::Bool => {
+                    let mut b = BooleanBuilder::with_capacity(rows.len());
+                    for r in rows {
+                        b.append_option(if let Cell::B(v) = &r[i] { *v } else { None });
+                    }
+                    Arc::new(b.finish())
+                }
             }
         })
         .collect();
@@ -355,14 +357,6 @@ pub enum Keep {
     Last,
     /// The first version stays; later ones are counted as duplicates
     First,
-}
-
-/// A quarantined row.
-pub struct Quarantined {
-    pub file: String,
-    pub line: u64,
-    pub problem: Problem,
-    pub fields: HashMap<String, String>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -413,10 +407,8 @@ pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 /// A ticket id's 64-bit hash: which bucket its versions meet in, and what the archive's ids are
 /// compared with before the exact comparison.
 fn id_hash(id: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x1234_5678).hash_one(id)
 }
 
 /// The import, in four passes, each in bounded memory:
@@ -439,9 +431,11 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
         .tempdir_in(parent)
         .with_context(|| format!("making a work folder in {}", parent.display()))?;
     let _work_staged = crate::cleanup::stage(work.path());
-    // about 16 MiB of export per bucket: ~70,000 rows of a 12345 CSV
-    let buckets = (total_bytes / (16 << 20)).clamp(1, 256) as usize;
-    let flush = (65_536 / buckets).clamp(256, 8192);
+    // about 128 MiB of export per bucket (~600,000 rows of a 12345 CSV): a bucket is what the
+    // resolve pass holds (one per core); at most 64 buckets, so that each is written in batches
+    // of a few thousand rows
+    let buckets = (total_bytes / (128 << 20)).clamp(1, 64) as usize;
+    let flush = (262_144 / buckets).clamp(1024, 65_536);
     let mut incoming = spool::Spool::new(work.path().to_path_buf(), "in", flush);
     let mut quarantine = QuarantineFile::new(&o.quarantine, o.dry_run);
     let mut hashes: Vec<u64> = Vec::new();
@@ -514,6 +508,8 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                 };
                 s.read += chunk.records.len() as u64;
                 rows_in_file += chunk.records.len() as u64;
+                let mut good = Vec::with_capacity(parts.len());
+                let first_hash = hashes.len();
                 for part in parts {
                     let (b, part_hashes, bad) = part?;
                     for (at, p) in bad {
@@ -521,10 +517,26 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                         *s.reasons.entry(format!("{}: {}", p.column, reason_kind(&p.reason))).or_default() += 1;
                         quarantine.write(&file_name, &chunk.records[at], &chunk.headers, &p)?;
                     }
-                    for (bucket, rows) in group_by(part_hashes.iter().map(|h| (h % buckets as u64) as usize)) {
-                        incoming.push(bucket, take_rows(&b, &rows)?)?;
-                    }
+                    good.push(b);
                     hashes.extend(part_hashes);
+                }
+                // the chunk's good rows ordered by bucket (one copy), each bucket's run a slice
+                let b = concat_batches(&spool::tagged_schema(), &good)?;
+                drop(good);
+                let keys: Vec<usize> = hashes[first_hash..].iter().map(|h| (h % buckets as u64) as usize).collect();
+                let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+                order.sort_by_key(|&i| keys[i as usize]);
+                let sorted = take_rows(&b, &order)?;
+                drop(b);
+                let mut start = 0usize;
+                while start < order.len() {
+                    let key = keys[order[start] as usize];
+                    let mut end = start + 1;
+                    while end < order.len() && keys[order[end] as usize] == key {
+                        end += 1;
+                    }
+                    incoming.push(key, sorted.slice(start, end - start))?;
+                    start = end;
                 }
                 progress("read", bytes_before + chunk.bytes_done, total_bytes);
                 last_headers = Some(chunk.headers);
@@ -609,10 +621,24 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
             }
             let kept = r.kept.expect("set by resolve_bucket");
             let received = kept.column(1).as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+            // the month of each row, looked up only when a time leaves the last row's month
+            let mut last: Option<(i64, i64, usize)> = None;
             let by_month = group_by((0..received.len()).map(|i| {
-                let part = partition(&micros(received.value(i)));
+                let us = received.value(i);
+                if let Some((from, to, key)) = last
+                    && us >= from
+                    && us < to
+                {
+                    return key;
+                }
+                let t = micros(us);
+                let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1).expect("a month's first day");
+                let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+                let bound = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros();
                 let n = months.len();
-                *months.entry(part).or_insert(n)
+                let key = *months.entry(partition(&t)).or_insert(n);
+                last = Some((bound(first), bound(next), key));
+                key
             }));
             for (m, rows) in by_month {
                 accepted.push(m, take_rows(&kept, &rows)?)?;
@@ -901,20 +927,38 @@ fn rebuild(
                 batches.push(filter_record_batch(&b, &BooleanArray::from(keep))?);
             }
         }
-        if let Some(key) = months.get(part) {
-            let new = accepted.read(*key)?;
-            let new = new.project(&(0..COLUMNS.len()).collect::<Vec<_>>())?;
-            // the new rows in ticket_id order, as they always were
-            let order = sort_to_indices(new.column(0), None, None)?;
-            batches.push(datafusion::arrow::compute::take_record_batch(&new, &order)?);
-        }
         batches.retain(|b| b.num_rows() > 0);
-        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let old_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let old_batches = batches.len();
+        // the new rows, in ticket_id order as they always were: the order is found on the ids
+        // alone, and the rows are only taken when written
+        let mut id_order: Vec<u32> = Vec::new();
+        let mut new_times: Option<ArrayRef> = None;
+        if let Some(key) = months.get(part) {
+            let project: Vec<usize> = (0..COLUMNS.len()).collect();
+            let new: Vec<RecordBatch> =
+                accepted.read_batches(*key)?.iter().map(|b| b.project(&project)).collect::<Result<_, _>>()?;
+            let column = |i: usize| -> Result<ArrayRef> {
+                let parts: Vec<&dyn Array> = new.iter().map(|b| b.column(i).as_ref()).collect();
+                Ok(datafusion::arrow::compute::concat(&parts)?)
+            };
+            if !new.is_empty() {
+                let order = sort_to_indices(&column(0)?, None, None)?;
+                new_times = Some(datafusion::arrow::compute::take(&column(1)?, &order, None)?);
+                id_order = order.values().to_vec();
+            }
+            batches.extend(new.into_iter().filter(|b| b.num_rows() > 0));
+        }
+        let total = old_rows + id_order.len();
         if total == 0 {
             return Ok(());
         }
-        // sorted by received_at: the order found on the times alone, the rows taken in slices
-        let times: Vec<&dyn Array> = batches.iter().map(|b| b.column(1).as_ref()).collect();
+        // sorted by received_at: the order found on the times alone (of the archived rows, then
+        // the new ones in ticket_id order), the rows taken in slices
+        let mut times: Vec<&dyn Array> = batches[..old_batches].iter().map(|b| b.column(1).as_ref()).collect();
+        if let Some(t) = &new_times {
+            times.push(t.as_ref());
+        }
         let order = sort_to_indices(&datafusion::arrow::compute::concat(&times)?, None, None)?;
         let mut starts = Vec::with_capacity(batches.len());
         let mut at = 0usize;
@@ -922,6 +966,12 @@ fn rebuild(
             starts.push(at);
             at += b.num_rows();
         }
+        // a position in the sorted order → (batch, row)
+        let locate = |g: usize| -> (usize, usize) {
+            let g = if g < old_rows { g } else { old_rows + id_order[g - old_rows] as usize };
+            let b = starts.partition_point(|s| *s <= g) - 1;
+            (b, g - starts[b])
+        };
         let dir = staging.path().join(part);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("part-0.parquet");
@@ -929,14 +979,7 @@ fn rebuild(
         let mut w = ArrowWriter::try_new(file, schema::file_schema(), Some(schema::archive_writer_properties()))?;
         let refs: Vec<&RecordBatch> = batches.iter().collect();
         for slice in order.values().chunks(1 << 16) {
-            let pairs: Vec<(usize, usize)> = slice
-                .iter()
-                .map(|&g| {
-                    let g = g as usize;
-                    let b = starts.partition_point(|s| *s <= g) - 1;
-                    (b, g - starts[b])
-                })
-                .collect();
+            let pairs: Vec<(usize, usize)> = slice.iter().map(|&g| locate(g as usize)).collect();
             w.write(&datafusion::arrow::compute::interleave_record_batch(&refs, &pairs)?)?;
         }
         w.close()?;
@@ -984,8 +1027,7 @@ impl QuarantineFile {
             w.write_record(["source_file", "line", "column", "reason", "record"])?;
             self.w = Some((w, staged));
         }
-        let record: BTreeMap<&String, std::borrow::Cow<'_, str>> =
-            headers.iter().zip(rec.fields.iter().map(|f| f.text())).collect();
+        let record: BTreeMap<&String, std::borrow::Cow<'_, str>> = headers.iter().zip(rec.texts()).collect();
         let (w, _) = self.w.as_mut().expect("opened above");
         w.write_record([file, &rec.line.to_string(), &p.column, &p.reason, &serde_json::to_string(&record)?])?;
         Ok(())
@@ -1017,7 +1059,7 @@ mod tests {
         let headers: Vec<String> = fields.keys().cloned().collect();
         let record = read::Record {
             line: 2,
-            fields: fields.values().map(|v| read::Field::Text(v.clone())).collect(),
+            fields: read::Values::Each(fields.values().map(|v| read::Field::Text(v.clone())).collect()),
             problem: None,
         };
         convert(&Resolved::new(m, &headers), &record)

@@ -45,8 +45,40 @@ impl Field {
 /// quarantine with this reason.
 pub struct Record {
     pub line: u64,
-    pub fields: Vec<Field>,
+    pub fields: Values,
     pub problem: Option<String>,
+}
+
+/// A record's fields: a CSV record as the parser gave it (one buffer), or values one by one.
+pub enum Values {
+    Csv(csv::StringRecord),
+    Each(Vec<Field>),
+}
+
+/// One field of a record, borrowed.
+pub enum Value<'a> {
+    Text(&'a str),
+    Time(NaiveDateTime),
+}
+
+impl Record {
+    pub fn get(&self, i: usize) -> Option<Value<'_>> {
+        match &self.fields {
+            Values::Csv(r) => r.get(i).map(Value::Text),
+            Values::Each(v) => v.get(i).map(|f| match f {
+                Field::Text(s) => Value::Text(s),
+                Field::Time(t) => Value::Time(*t),
+            }),
+        }
+    }
+
+    /// Every field as text (a time as `YYYY-MM-DD HH:MM:SS`).
+    pub fn texts(&self) -> Vec<std::borrow::Cow<'_, str>> {
+        match &self.fields {
+            Values::Csv(r) => r.iter().map(std::borrow::Cow::Borrowed).collect(),
+            Values::Each(v) => v.iter().map(Field::text).collect(),
+        }
+    }
 }
 
 /// Records read together, with the headers their fields follow and how far into the file
@@ -288,7 +320,7 @@ struct CsvSource {
     kind: String,
     delimiter: u8,
     /// the record read but not yet given out: (line, byte in the decoded text, fields)
-    pending: Option<(u64, u64, Vec<String>)>,
+    pending: Option<(u64, u64, csv::StringRecord)>,
     record: csv::StringRecord,
     finished: bool,
     bom: u64,
@@ -378,7 +410,11 @@ impl CsvSource {
                             )
                         })
                     });
-                    out.push(Record { line: l, fields: values.into_iter().map(Field::Text).collect(), problem });
+                    out.push(Record {
+                        line: l,
+                        fields: Values::Each(values.into_iter().map(Field::Text).collect()),
+                        problem,
+                    });
                 }
                 Self::trim(&mut found, next_byte);
                 return;
@@ -389,7 +425,7 @@ impl CsvSource {
                 format!("a field count unlike the header's; {} fields, the header {}", fields.len(), self.headers.len())
             })
         });
-        out.push(Record { line, fields: fields.into_iter().map(Field::Text).collect(), problem });
+        out.push(Record { line, fields: Values::Csv(fields), problem });
         Self::trim(&mut found, next_byte);
     }
 
@@ -436,7 +472,7 @@ impl Source for CsvSource {
             }
             let pos = self.record.position().cloned().unwrap_or_else(csv::Position::new);
             self.settle(pos.line(), pos.byte(), &mut out);
-            self.pending = Some((pos.line(), pos.byte(), self.record.iter().map(str::to_string).collect()));
+            self.pending = Some((pos.line(), pos.byte(), std::mem::take(&mut self.record)));
         }
         if !self.finished {
             self.check_bad_lines(false)?;
@@ -608,7 +644,7 @@ impl Source for JsonSource {
                     other => other.to_string(),
                 });
             }
-            out.push(Record { line: self.line, fields, problem });
+            out.push(Record { line: self.line, fields: Values::Each(fields), problem });
         }
         Ok(Some(Chunk { headers: Arc::new(self.headers.clone()), records: out, bytes_done: self.bytes }))
     }
@@ -661,7 +697,11 @@ impl XlsxSource {
             rows.next().map(|r| r.iter().map(|c| cell(c).text().trim().to_string()).collect()).unwrap_or_default();
         let records: Vec<Record> = rows
             .enumerate()
-            .map(|(i, r)| Record { line: i as u64 + 2, fields: r.iter().map(cell).collect(), problem: None })
+            .map(|(i, r)| Record {
+                line: i as u64 + 2,
+                fields: Values::Each(r.iter().map(cell).collect()),
+                problem: None,
+            })
             .collect();
         Ok(XlsxSource {
             total: records.len() as u64,
@@ -775,7 +815,7 @@ impl Source for ParquetSource {
                     }
                 })
                 .collect();
-            records.push(Record { line: self.line, fields, problem: None });
+            records.push(Record { line: self.line, fields: Values::Each(fields), problem: None });
         }
         let bytes_done = self.size * self.line / self.rows.max(1);
         Ok(Some(Chunk { headers: self.headers.clone(), records, bytes_done }))
@@ -806,7 +846,7 @@ mod tests {
     }
 
     fn field(r: &Record, i: usize) -> String {
-        r.fields[i].text().into_owned()
+        r.texts()[i].clone().into_owned()
     }
 
     #[test]

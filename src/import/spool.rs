@@ -100,12 +100,16 @@ impl Spool {
 
     /// The rows of a key in the order they were pushed, as one batch (after `finish`).
     pub fn read(&self, key: usize) -> Result<RecordBatch> {
+        Ok(concat_batches(&self.schema, &self.read_batches(key)?)?)
+    }
+
+    /// The rows of a key in the order they were pushed, as written (after `finish`).
+    pub fn read_batches(&self, key: usize) -> Result<Vec<RecordBatch>> {
         let path = self.path(key);
         if !path.exists() {
-            return Ok(RecordBatch::new_empty(self.schema.clone()));
+            return Ok(Vec::new());
         }
         let f = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-        let batches = StreamReader::try_new(std::io::BufReader::new(f), None)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(concat_batches(&self.schema, &batches)?)
+        Ok(StreamReader::try_new(std::io::BufReader::new(f), None)?.collect::<Result<Vec<_>, _>>()?)
     }
 }

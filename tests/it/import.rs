@@ -371,3 +371,259 @@ fn a_broken_quote_and_a_bad_byte_cost_their_own_rows_only() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("manifest"), "{}", stderr(&o));
 }
+
+/// An Excel export whose time column mixes real date cells with text: the date cell is taken as
+/// the time it is, and only the text is read with the mapping's formats (here only `2025/04/02
+/// 09:00`-style ones, which a date cell's `2025-04-02 08:15:00` would not match).
+#[test]
+fn xlsx_date_cells_are_times_and_text_cells_use_the_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("export.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["工单编号", "受理时间", "诉求类型", "一级分类", "所属区"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let when = rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 4, 2).unwrap().and_hms(8, 15, 20).unwrap();
+    ws.write_string(1, 0, "D1").unwrap();
+    ws.write_datetime_with_format(1, 1, &when, &fmt).unwrap();
+    ws.write_string(2, 0, "T1").unwrap();
+    ws.write_string(2, 1, "2025/04/02 09:00").unwrap();
+    ws.write_string(3, 0, "T2").unwrap();
+    ws.write_string(3, 1, "2025-04-02 10:00:00").unwrap(); // text in a format the mapping does not list
+    for r in 1..=3 {
+        for (c, v) in [(2, "咨询"), (3, "民政"), (4, "西城区")] {
+            ws.write_string(r, c, v).unwrap();
+        }
+    }
+    wb.save(&xlsx).unwrap();
+    let mapping = dir.path().join("mini.toml");
+    std::fs::write(
+        &mapping,
+        "[source]\ntimestamp_formats = [\"%Y/%m/%d %H:%M\"]\n\n[columns]\nticket_id = \"工单编号\"\nreceived_at = \"受理时间\"\nrequest_type = \"诉求类型\"\ncategory_l1 = \"一级分类\"\ndistrict = \"所属区\"\n\n[values.request_type]\n\"咨询\" = \"consultation\"\n",
+    )
+    .unwrap();
+    let archive = dir.path().join("archive");
+    let quarantine = dir.path().join("rejected.csv");
+    let o = hotline(&[
+        "import",
+        s(&xlsx),
+        "--mapping",
+        s(&mapping),
+        "--archive",
+        s(&archive),
+        "--quarantine",
+        s(&quarantine),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read 3 = accepted 2 (new 2, replacing 0) + quarantined 1 + duplicates 0"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        sql(&archive, "SELECT ticket_id, received_at FROM tickets ORDER BY ticket_id"),
+        "ticket_id,received_at\nD1,2025-04-02T08:15:20\nT1,2025-04-02T09:00:00\n"
+    );
+    let q = read_scores(&quarantine);
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0]["line"].as_str(), q[0]["column"].as_str()), ("4", "received_at"));
+    assert!(q[0]["reason"].contains("cannot read `2025-04-02 10:00:00` as a time"), "{:?}", q[0]);
+}
+
+/// `[extract]`: a "message the mayor" export carries the district only inside its subject line.
+/// The first capture group of the pattern becomes the district; a subject without one falls back
+/// to `[defaults]`; a subject field that is empty too leaves the required district missing only
+/// when there is no default (second mapping).
+#[test]
+fn extract_takes_a_column_from_a_subject_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("messages.csv");
+    std::fs::write(
+        &src,
+        "编号,留言时间,留言主题\n\
+         M1,2025-05-06 10:00:00,A2区景蓉华苑物业管理有问题\n\
+         M2,2025-05-06 11:00:00,关于A13区公交线路的建议\n\
+         M3,2025-05-07 09:30:00,小区噪音扰民\n",
+    )
+    .unwrap();
+    let base = "[columns]\nticket_id = \"编号\"\nreceived_at = \"留言时间\"\ncontent = \"留言主题\"\n\n[constants]\nrequest_type = \"suggestion\"\ncategory_l1 = \"留言\"\n\n[extract]\ndistrict = { from = \"留言主题\", pattern = \"(A\\\\d+区)\" }\n";
+    let mapping = dir.path().join("mayor.toml");
+    std::fs::write(&mapping, format!("{base}\n[defaults]\ndistrict = \"未注明\"\n")).unwrap();
+    let archive = dir.path().join("archive");
+    let o = hotline(&["import", s(&src), "--mapping", s(&mapping), "--archive", s(&archive)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        sql(&archive, "SELECT ticket_id, district FROM tickets ORDER BY ticket_id"),
+        "ticket_id,district\nM1,A2区\nM2,A13区\nM3,未注明\n"
+    );
+    // without a default, the message without a district is quarantined, naming the column
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, base).unwrap();
+    let quarantine = dir.path().join("rejected.csv");
+    let o = hotline(&[
+        "import",
+        s(&src),
+        "--mapping",
+        s(&strict),
+        "--archive",
+        s(&dir.path().join("strict")),
+        "--quarantine",
+        s(&quarantine),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("accepted 2 (new 2, replacing 0) + quarantined 1"), "{}", stderr(&o));
+    let q = read_scores(&quarantine);
+    assert_eq!((q[0]["line"].as_str(), q[0]["column"].as_str()), ("4", "district"));
+    // a source column that the export lacks is named, like a mapped one
+    std::fs::write(&src, "编号,留言时间,标题\nM1,2025-05-06 10:00:00,A2区\n").unwrap();
+    let o = hotline(&["import", s(&src), "--mapping", s(&strict), "--archive", s(&dir.path().join("x"))]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no column `留言主题` (mapped to district"), "{}", stderr(&o));
+}
+
+/// Reconciliation on random exports: rows that are good, bad in one of several ways, repeated
+/// unchanged or changed, in two files imported one after the other. What the test expects is
+/// counted as it writes the rows, independently of the import:
+///   first import:  read = rows written; quarantined = bad rows; duplicates = repeats;
+///                  accepted = distinct good ids
+///   second import: a re-sent copy of some archived tickets (duplicates), some changed ones
+///                  (replacing), some new ones; archive = all distinct ids, each as last sent
+#[test]
+fn every_row_is_accounted_for_on_random_exports() {
+    let header = "ticket_id,received_at,channel,request_type,category_l1,district,satisfaction";
+    for seed in 1..=6u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let sats = ["satisfied", "basically_satisfied", "dissatisfied"];
+        let mut lines = vec![header.to_string()];
+        let mut last: std::collections::BTreeMap<String, String> = Default::default(); // id → satisfaction as last sent
+        let (mut bad, mut repeats) = (0u64, 0u64);
+        let rows = 200 + next(200);
+        for i in 0..rows {
+            let kind = next(10);
+            let id = if kind >= 8 && !last.is_empty() {
+                // a repeat of an earlier good id, unchanged or with another satisfaction
+                let k = next(last.len() as u64) as usize;
+                last.keys().nth(k).unwrap().clone()
+            } else {
+                format!("S{seed}-{i:05}")
+            };
+            let day = 1 + next(28);
+            let month = 1 + next(3);
+            let sat = if kind == 9 {
+                sats[next(3) as usize]
+            } else {
+                last.get(&id).map(|s| s.as_str()).unwrap_or("satisfied")
+            };
+            let sat = sat.to_string();
+            let line = match kind {
+                0 => {
+                    bad += 1;
+                    format!("{id},2025-{month:02}-{day:02} 08:00:00,fax,help,市政,东城区,{sat}") // unknown channel
+                }
+                1 => {
+                    bad += 1;
+                    format!("{id},someday,phone,help,市政,东城区,{sat}") // no time
+                }
+                2 => {
+                    bad += 1;
+                    format!("{id},2025-{month:02}-{day:02} 08:00:00,phone,help,市政") // fields missing
+                }
+                _ => {
+                    if last.contains_key(&id) {
+                        repeats += 1;
+                        // a repeat keeps its received_at so that it stays in its month
+                        let first = lines.iter().find(|l| l.starts_with(&format!("{id},"))).unwrap().clone();
+                        let mut f: Vec<String> = first.split(',').map(str::to_string).collect();
+                        f[6] = sat.clone();
+                        last.insert(id.clone(), sat);
+                        f.join(",")
+                    } else {
+                        last.insert(id.clone(), sat.clone());
+                        format!("{id},2025-{month:02}-{day:02} 0{}:00:00,phone,help,市政,东城区,{sat}", next(10))
+                    }
+                }
+            };
+            lines.push(line);
+        }
+        let a = dir.path().join("a.csv");
+        std::fs::write(&a, lines.join("\n") + "\n").unwrap();
+        let archive = dir.path().join("archive");
+        let quarantine = dir.path().join("q.csv");
+        let run = |file: &Path| {
+            let o = hotline(&[
+                "import",
+                s(file),
+                "--mapping",
+                "canonical",
+                "--archive",
+                s(&archive),
+                "--quarantine",
+                s(&quarantine),
+            ]);
+            assert!(o.status.success(), "seed {seed}: {}", stderr(&o));
+            stderr(&o)
+        };
+        let err = run(&a);
+        let good = last.len() as u64;
+        let expected = format!(
+            "read {rows} = accepted {good} (new {good}, replacing 0) + quarantined {bad} + duplicates {repeats}"
+        );
+        assert!(err.contains(&expected), "seed {seed}: expected {expected}\n{err}");
+        assert_eq!(read_scores(&quarantine).len() as u64, bad, "seed {seed}");
+
+        // the second file: every fourth archived ticket re-sent unchanged, every fourth changed,
+        // and 20 new ones
+        let mut second = vec![header.to_string()];
+        let (mut same, mut changed) = (0u64, 0u64);
+        for (k, (id, sat)) in last.clone().iter().enumerate() {
+            let first = lines.iter().find(|l| l.starts_with(&format!("{id},")) && !l.contains("fax")).unwrap();
+            let mut f: Vec<String> = first.split(',').map(str::to_string).collect();
+            if f.len() != 7 || f[1] == "someday" {
+                continue;
+            }
+            match k % 4 {
+                0 => {
+                    f[6] = sat.clone();
+                    same += 1;
+                }
+                1 => {
+                    let other = sats.iter().find(|s| *s != sat).unwrap().to_string();
+                    f[6] = other.clone();
+                    last.insert(id.clone(), other);
+                    changed += 1;
+                }
+                _ => continue,
+            }
+            second.push(f.join(","));
+        }
+        for j in 0..20 {
+            let id = format!("N{seed}-{j}");
+            second.push(format!("{id},2025-04-0{} 12:00:00,web,help,市政,西城区,satisfied", 1 + j % 9));
+            last.insert(id, "satisfied".into());
+        }
+        let b = dir.path().join("b.csv");
+        std::fs::write(&b, second.join("\n") + "\n").unwrap();
+        let err = run(&b);
+        let read = same + changed + 20;
+        let expected = format!(
+            "read {read} = accepted {} (new 20, replacing {changed}) + quarantined 0 + duplicates {same}",
+            changed + 20
+        );
+        assert!(err.contains(&expected), "seed {seed}: expected {expected}\n{err}");
+        let want: String = last.iter().map(|(id, sat)| format!("{id},{sat}\n")).collect();
+        assert_eq!(
+            sql(&archive, "SELECT ticket_id, satisfaction FROM tickets ORDER BY ticket_id"),
+            format!("ticket_id,satisfaction\n{want}"),
+            "seed {seed}"
+        );
+    }
+}
