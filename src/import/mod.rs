@@ -431,10 +431,10 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
         .tempdir_in(parent)
         .with_context(|| format!("making a work folder in {}", parent.display()))?;
     let _work_staged = crate::cleanup::stage(work.path());
-    // about 128 MiB of export per bucket (~600,000 rows of a 12345 CSV): a bucket is what the
-    // resolve pass holds (one per core); at most 64 buckets, so that each is written in batches
-    // of a few thousand rows
-    let buckets = (total_bytes / (128 << 20)).clamp(1, 64) as usize;
+    // about 32 MiB of export per bucket (~150,000 rows of a 12345 CSV): a bucket is what the
+    // resolve pass holds (one per core); at most 256 buckets, each written in batches of at
+    // least 1,024 rows
+    let buckets = (total_bytes / (32 << 20)).clamp(1, 256) as usize;
     let flush = (262_144 / buckets).clamp(1024, 65_536);
     let mut incoming = spool::Spool::new(work.path().to_path_buf(), "in", flush);
     let mut quarantine = QuarantineFile::new(&o.quarantine, o.dry_run);
@@ -480,7 +480,7 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
                 let resolved = &resolved_for.as_ref().expect("resolved above").1;
                 // mapped, validated and made a batch in slices, in parallel; then parked in order
                 let before = s.read;
-                let parts: Vec<Result<(RecordBatch, Vec<u64>, Vec<(usize, Problem)>)>> = {
+                let parts: Vec<Result<Slice>> = {
                     use rayon::prelude::*;
                     chunk
                         .records
@@ -676,6 +676,10 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
     Ok(s)
 }
 
+/// A slice of a chunk after mapping: its good rows as a tagged batch, their ids' hashes, and the
+/// bad rows (index in the chunk) with their problem.
+type Slice = (RecordBatch, Vec<u64>, Vec<(usize, Problem)>);
+
 /// The row indexes of each key, keys in order of first appearance.
 fn group_by(keys: impl Iterator<Item = usize>) -> Vec<(usize, Vec<u32>)> {
     let mut at: HashMap<usize, usize> = HashMap::new();
@@ -794,7 +798,7 @@ fn src_headers_late(kind: &str) -> bool {
 
 /// Every mapped header must exist in the file (a required column's missing header is an error).
 fn check_headers(m: &Mapping, file: &Path, headers: &[String]) -> Result<()> {
-    let sources = m.columns.iter().map(|(c, h)| (c, h)).chain(m.extract.iter().map(|(c, x)| (c, &x.from)));
+    let sources = m.columns.iter().chain(m.extract.iter().map(|(c, x)| (c, &x.from)));
     for (canon, header) in sources {
         if !headers.iter().any(|h| h == header) {
             let close = headers
