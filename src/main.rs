@@ -2,9 +2,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = hotline::args::Cli::parse();
     hotline::error::install_panic_hook();
