@@ -18,6 +18,18 @@ pub fn stopping() -> bool {
     STOPPING.load(std::sync::atomic::Ordering::SeqCst)
 }
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static PUBLISHING: Mutex<()> = Mutex::new(());
+
+/// Run `swap` (moving a complete staging path into place) unless a stop signal has come. The
+/// signal thread waits for a swap under way before it removes the staging paths, so a staging
+/// folder is never swapped in while it is being removed (which would publish half of it).
+pub fn publish<T>(swap: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let _only = PUBLISHING.lock().unwrap_or_else(|e| e.into_inner());
+    if stopping() {
+        anyhow::bail!("stopped before publishing");
+    }
+    swap()
+}
 
 /// A registered child process (typst); dropping it unregisters it.
 #[must_use]
@@ -138,6 +150,8 @@ pub fn on_termination() {
     let spawned = std::thread::Builder::new().name("hotline-signals".into()).spawn(move || {
         if let Ok(signal) = set.wait() {
             STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+            // a swap under way finishes first (see `publish`); none starts after this
+            let _swaps = PUBLISHING.lock().unwrap_or_else(|e| e.into_inner());
             let removed = remove_staged();
             eprintln!(
                 "hotline: stopped by {signal:?}; removed {removed} staging path{} (nothing published was touched)",

@@ -474,13 +474,17 @@ pub fn generate(opts: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Summ
 /// Move `new` to `target`, replacing what was there; the old folder is removed only after
 /// the new one is in place.
 pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
+    crate::cleanup::publish(|| swap_dir(&new, target))
+}
+
+fn swap_dir(new: &Path, target: &Path) -> Result<()> {
     // the new folder must be there: a stop signal may have removed it (src/cleanup.rs), and
     // moving the target aside for nothing would lose it
     if !new.is_dir() {
         anyhow::bail!("{} is gone; {} is left as it was", new.display(), target.display());
     }
     if !target.exists() {
-        std::fs::rename(&new, target).with_context(|| format!("moving {} into place", target.display()))?;
+        std::fs::rename(new, target).with_context(|| format!("moving {} into place", target.display()))?;
         return Ok(());
     }
     // Linux: swap the two folders in one step, so the target is never missing, even for an
@@ -489,9 +493,9 @@ pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
     {
         use nix::errno::Errno;
         use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-        match renameat2(AT_FDCWD, new.as_path(), AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
+        match renameat2(AT_FDCWD, new, AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
             Ok(()) => {
-                std::fs::remove_dir_all(&new).with_context(|| format!("removing the old {}", new.display()))?;
+                std::fs::remove_dir_all(new).with_context(|| format!("removing the old {}", new.display()))?;
                 return Ok(());
             }
             // only a file system without the exchange takes the two-step way below
@@ -506,7 +510,7 @@ pub fn replace_dir(new: PathBuf, target: &Path) -> Result<()> {
         std::process::id()
     ));
     std::fs::rename(target, &old).with_context(|| format!("moving aside {}", target.display()))?;
-    if let Err(e) = std::fs::rename(&new, target) {
+    if let Err(e) = std::fs::rename(new, target) {
         // put the old one back rather than leave nothing in place
         let _ = std::fs::rename(&old, target);
         return Err(anyhow::Error::from(e).context(format!("moving {} into place", target.display())));

@@ -647,7 +647,12 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
     }
     accepted.finish()?;
     s.accepted = s.new + s.replaced;
-    assert_eq!(s.read, s.accepted + s.quarantined + s.duplicates, "every row is counted once");
+    anyhow::ensure!(
+        s.read == s.accepted + s.quarantined + s.duplicates,
+        "internal error: read {} rows but accounted for {}",
+        s.read,
+        s.accepted + s.quarantined + s.duplicates
+    );
 
     quarantine.publish()?;
     let profile = |phases: &mut Vec<(&str, std::time::Instant)>| {
@@ -1041,8 +1046,10 @@ impl QuarantineFile {
         if let Some((mut w, _staged)) = self.w.take() {
             w.flush()?;
             drop(w);
-            std::fs::rename(&self.tmp, &self.path)
-                .with_context(|| format!("moving {} into place", self.path.display()))?;
+            crate::cleanup::publish(|| {
+                std::fs::rename(&self.tmp, &self.path)
+                    .with_context(|| format!("moving {} into place", self.path.display()))
+            })?;
         }
         Ok(())
     }

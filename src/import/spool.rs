@@ -24,6 +24,8 @@ pub struct Spool {
     flush_rows: usize,
     buffers: HashMap<usize, (Vec<RecordBatch>, usize)>,
     writers: HashMap<usize, StreamWriter<BufWriter<File>>>,
+    /// the keys with a file (a file that is gone since is an error: the work folder was removed)
+    written: std::collections::HashSet<usize>,
 }
 
 /// The file schema with the tag column after it.
@@ -49,6 +51,7 @@ impl Spool {
             flush_rows: flush_rows.max(1),
             buffers: HashMap::new(),
             writers: HashMap::new(),
+            written: Default::default(),
         }
     }
 
@@ -81,6 +84,7 @@ impl Spool {
             let path = self.path(key);
             let f = File::create(&path).with_context(|| format!("writing {}", path.display()))?;
             self.writers.insert(key, StreamWriter::try_new(BufWriter::new(f), &self.schema)?);
+            self.written.insert(key);
         }
         self.writers.get_mut(&key).expect("writer made above").write(&b)?;
         Ok(())
@@ -106,7 +110,7 @@ impl Spool {
     /// The rows of a key in the order they were pushed, as written (after `finish`).
     pub fn read_batches(&self, key: usize) -> Result<Vec<RecordBatch>> {
         let path = self.path(key);
-        if !path.exists() {
+        if !self.written.contains(&key) {
             return Ok(Vec::new());
         }
         let f = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
