@@ -560,15 +560,28 @@ pub fn import(o: &Options, say: &dyn Fn(&str), progress: Progress) -> Result<Sum
     let existing: Vec<PathBuf> =
         if o.archive.exists() { crate::engine::list_parquet(o.archive).unwrap_or_default() } else { vec![] };
     let mut old = spool::Spool::new(work.path().to_path_buf(), "old", flush);
-    for (fi, f) in existing.iter().enumerate() {
-        progress("match", fi as u64, existing.len() as u64);
-        let hits = archived_hits(f, &hashes)?;
+    // the archive's ids read on every core, a file each; then the files with matches, in order
+    let looked = std::sync::atomic::AtomicU64::new(0);
+    let all_hits: Vec<Vec<u64>> = {
+        use rayon::prelude::*;
+        existing
+            .par_iter()
+            .map(|f| {
+                let hits = archived_hits(f, &hashes);
+                let n = looked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress("match", n, existing.len() as u64);
+                hits
+            })
+            .collect::<Result<_>>()?
+    };
+    for (fi, (f, hits)) in existing.iter().zip(all_hits).enumerate() {
         if hits.is_empty() {
             continue;
         }
         let mut offset = 0u64;
         let mut next = 0usize;
         for b in read_file(f)? {
+            let b = b?;
             let n = b.num_rows() as u64;
             let mut here = Vec::new();
             while next < hits.len() && hits[next] < offset + n {
@@ -873,11 +886,12 @@ fn reason_kind(reason: &str) -> String {
     cut.trim().to_string()
 }
 
-fn read_file(path: &Path) -> Result<Vec<RecordBatch>> {
+/// An archive file's batches, read one at a time.
+fn read_file(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let options = datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(f, options)?.build()?;
-    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+    Ok(reader.map(|b| b.map_err(anyhow::Error::from)))
 }
 
 /// Rebuild the archive in a staging folder beside it (untouched files hard-linked, touched
@@ -929,7 +943,7 @@ fn rebuild(
             let gone = dropped.get(f).map(Vec::as_slice).unwrap_or(&[]);
             let mut offset = 0u64;
             for b in read_file(f)? {
-                let b = crate::schema::conform(&b)?;
+                let b = crate::schema::conform(&b?)?;
                 let n = b.num_rows() as u64;
                 let keep: Vec<bool> = (offset..offset + n).map(|r| gone.binary_search(&r).is_err()).collect();
                 offset += n;
