@@ -25,10 +25,10 @@ WITH t AS (
     grouping(department) AS g_department,
     grouping(category_l2) AS g_l2,
     district, street, department, category_l1, category_l2,
-    sum(CASE WHEN in_period THEN 1 ELSE 0 END) AS tickets,
-    sum(CASE WHEN in_period THEN 0 ELSE 1 END) AS tickets_year_earlier,
-    sum(CASE WHEN in_period AND is_scored AND resolved THEN 1 ELSE 0 END) AS resolved_yes,
-    sum(CASE WHEN in_period AND is_scored AND resolved IS NOT NULL THEN 1 ELSE 0 END) AS resolved_answered
+    count(*) FILTER (WHERE in_period) AS tickets,
+    count(*) FILTER (WHERE NOT in_period) AS tickets_year_earlier,
+    count(*) FILTER (WHERE in_period AND is_scored AND resolved) AS resolved_yes,
+    count(*) FILTER (WHERE in_period AND is_scored AND resolved IS NOT NULL) AS resolved_answered
   FROM t
   GROUP BY GROUPING SETS (
     (category_l1),

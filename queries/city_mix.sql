@@ -24,9 +24,9 @@ WITH t AS (
     grouping(request_type) AS g_type,
     grouping(hour) AS g_hour,
     channel, request_type, hour, month, category_l1, category_l2,
-    sum(CASE WHEN in_period THEN 1 ELSE 0 END) AS tickets,
-    sum(CASE WHEN in_period THEN 0 ELSE 1 END) AS tickets_year_earlier,
-    sum(CASE WHEN in_period AND direct THEN 1 ELSE 0 END) AS direct
+    count(*) FILTER (WHERE in_period) AS tickets,
+    count(*) FILTER (WHERE NOT in_period) AS tickets_year_earlier,
+    count(*) FILTER (WHERE in_period AND direct) AS direct
   FROM t
   GROUP BY GROUPING SETS ((channel), (request_type), (hour), (month, category_l1, category_l2))
 )

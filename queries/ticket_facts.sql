@@ -5,8 +5,8 @@
 --
 -- Parameters (bound, never pasted into this text):
 --   $start, $end              received_at range [start, end): the period and its comparison period
---   $response_<urgency>       response deadline per urgency class, e.g. '86400 seconds'
---   $close_<urgency>          closing limit per urgency class
+--   $response_<urgency>       response deadline per urgency class, a duration (e.g. 24 hours)
+--   $close_<urgency>          closing limit per urgency class, a duration
 -- When the source system set a due time (due_at, e.g. a 311 export's due date), on-time closing
 -- is judged against it instead of the closing limit: a proxy, which the report labels as such
 -- (data_quality.sql counts these tickets as source:due_at).
@@ -20,16 +20,16 @@ WITH t AS (
     dispatched_at, responded_at, closed_at, due_at, resolved, satisfaction,
     dispatched_at IS NOT NULL AND x.reason IS NULL AS is_scored,
     CASE coalesce(urgency, 'general')
-      WHEN 'emergency' THEN CAST($response_emergency AS INTERVAL)
-      WHEN 'utility'   THEN CAST($response_utility AS INTERVAL)
-      WHEN 'complex'   THEN CAST($response_complex AS INTERVAL)
-      ELSE CAST($response_general AS INTERVAL)
+      WHEN 'emergency' THEN $response_emergency
+      WHEN 'utility'   THEN $response_utility
+      WHEN 'complex'   THEN $response_complex
+      ELSE $response_general
     END AS response_deadline,
     CASE coalesce(urgency, 'general')
-      WHEN 'emergency' THEN CAST($close_emergency AS INTERVAL)
-      WHEN 'utility'   THEN CAST($close_utility AS INTERVAL)
-      WHEN 'complex'   THEN CAST($close_complex AS INTERVAL)
-      ELSE CAST($close_general AS INTERVAL)
+      WHEN 'emergency' THEN $close_emergency
+      WHEN 'utility'   THEN $close_utility
+      WHEN 'complex'   THEN $close_complex
+      ELSE $close_general
     END AS close_limit
   FROM tickets
   LEFT JOIN excluded_reasons x ON tickets.excluded_reason = x.reason
@@ -44,22 +44,22 @@ SELECT
   count(*) AS tickets,
   count(dispatched_at) AS dispatched,
   -- scored = dispatched and not excluded (spec §2)
-  sum(CASE WHEN is_scored THEN 1 ELSE 0 END) AS scored,
+  count(*) FILTER (WHERE is_scored) AS scored,
   -- response: first contact within the deadline after dispatch
-  sum(CASE WHEN is_scored AND responded_at IS NOT NULL
-            AND responded_at <= dispatched_at + response_deadline THEN 1 ELSE 0 END) AS responded_on_time,
+  count(*) FILTER (WHERE is_scored AND responded_at IS NOT NULL
+            AND responded_at <= dispatched_at + response_deadline) AS responded_on_time,
   -- whether first contact is recorded at all (311 exports have no such time: then the
   -- response rate is "not available", not 0; see unit_scores.sql)
-  sum(CASE WHEN is_scored AND responded_at IS NOT NULL THEN 1 ELSE 0 END) AS responded_known,
+  count(*) FILTER (WHERE is_scored AND responded_at IS NOT NULL) AS responded_known,
   -- on-time closing: closed within the limit after dispatch (or by the source's due time)
-  sum(CASE WHEN is_scored AND closed_at IS NOT NULL
-            AND closed_at <= coalesce(due_at, dispatched_at + close_limit) THEN 1 ELSE 0 END) AS closed_on_time,
+  count(*) FILTER (WHERE is_scored AND closed_at IS NOT NULL
+            AND closed_at <= coalesce(due_at, dispatched_at + close_limit)) AS closed_on_time,
   -- resolution: follow-up answers (null = no valid answer, out of the denominator)
-  sum(CASE WHEN is_scored AND resolved THEN 1 ELSE 0 END) AS resolved_yes,
-  sum(CASE WHEN is_scored AND resolved IS NOT NULL THEN 1 ELSE 0 END) AS resolved_answered,
+  count(*) FILTER (WHERE is_scored AND resolved) AS resolved_yes,
+  count(*) FILTER (WHERE is_scored AND resolved IS NOT NULL) AS resolved_answered,
   -- satisfaction: counts per level; the weights are applied in unit_scores.sql
-  sum(CASE WHEN is_scored AND satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
-  sum(CASE WHEN is_scored AND satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basically_satisfied,
-  sum(CASE WHEN is_scored AND satisfaction = 'dissatisfied' THEN 1 ELSE 0 END) AS dissatisfied
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'satisfied') AS satisfied,
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'basically_satisfied') AS basically_satisfied,
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'dissatisfied') AS dissatisfied
 FROM t
 GROUP BY date_trunc('month', received_at), district, street, department

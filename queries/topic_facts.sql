@@ -20,10 +20,10 @@ WITH m AS (
 SELECT
   topic, phase, month,
   count(*) AS tickets,
-  sum(CASE WHEN is_scored AND resolved THEN 1 ELSE 0 END) AS resolved_yes,
-  sum(CASE WHEN is_scored AND resolved IS NOT NULL THEN 1 ELSE 0 END) AS resolved_answered,
-  sum(CASE WHEN is_scored AND satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
-  sum(CASE WHEN is_scored AND satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basically_satisfied,
-  sum(CASE WHEN is_scored AND satisfaction = 'dissatisfied' THEN 1 ELSE 0 END) AS dissatisfied
+  count(*) FILTER (WHERE is_scored AND resolved) AS resolved_yes,
+  count(*) FILTER (WHERE is_scored AND resolved IS NOT NULL) AS resolved_answered,
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'satisfied') AS satisfied,
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'basically_satisfied') AS basically_satisfied,
+  count(*) FILTER (WHERE is_scored AND satisfaction = 'dissatisfied') AS dissatisfied
 FROM m
 GROUP BY topic, phase, month

@@ -57,10 +57,11 @@ fn build(
     ctx
 }
 
-/// The functions and rules of ours every session has: `quantile_exact` and `hash64` (src/udf.rs) and the
+/// The functions and rules of ours every session has: `quantile_exact`, `quantile_values` and `hash64` (src/udf.rs) and the
 /// analyzer rule that compares durations with intervals correctly (src/rules.rs).
 fn register_functions(ctx: &SessionContext) {
     ctx.register_udaf(crate::udf::quantile_exact());
+    ctx.register_udaf(crate::udf::quantile_values());
     ctx.register_udf(crate::udf::hash64());
     crate::rules::register(ctx);
 }

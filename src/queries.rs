@@ -13,6 +13,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("unit_month", include_str!("../queries/unit_month.sql")),
     ("city_month", include_str!("../queries/city_month.sql")),
     ("unit_scores", include_str!("../queries/unit_scores.sql")),
+    ("unit_duration_values", include_str!("../queries/unit_duration_values.sql")),
     ("unit_durations", include_str!("../queries/unit_durations.sql")),
     ("monthly_bottom", include_str!("../queries/monthly_bottom.sql")),
     ("watch_list", include_str!("../queries/watch_list.sql")),
@@ -100,7 +101,9 @@ pub fn ts(date: chrono::NaiveDate) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(Some(micros), None)
 }
 
-/// An interval parameter as text DataFusion casts (`'7200 seconds'`).
+/// A duration parameter of `s` seconds, in the archive's unit (µs): added to a timestamp it is
+/// one integer addition per row (an interval is added field by field, through the calendar).
+/// The settings keep deadlines within a year, far from overflowing.
 pub fn seconds(s: u64) -> ScalarValue {
-    ScalarValue::Utf8(Some(format!("{s} seconds")))
+    ScalarValue::DurationMicrosecond(Some(s as i64 * 1_000_000))
 }

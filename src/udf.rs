@@ -15,6 +15,13 @@
 //!
 //! `quantile_exact(x, [p1, p2, …])` gives the list of those quantiles from one copy of the
 //! values (a median and a P90 of the same column hold and sort the values once, not twice).
+//!
+//! `quantile_values(x)` gives the values themselves, a list per group (nulls and NaN left out),
+//! and `quantile_exact` takes such lists as its x: the quantile of the values of every list.
+//! So the values are read from the tickets once, per the finest unit (a street's place and a
+//! department), and the quantiles of every coarser unit (a district, a department, the city)
+//! are taken from those lists: the same values, so the same quantiles, without reading the
+//! tickets once per unit type (unit_duration_values.sql, unit_durations.sql).
 
 use std::sync::Arc;
 
@@ -34,6 +41,11 @@ pub fn quantile_exact() -> AggregateUDF {
     AggregateUDF::from(QuantileExact::new())
 }
 
+/// `quantile_values(x)`, for `ctx.register_udaf`.
+pub fn quantile_values() -> AggregateUDF {
+    AggregateUDF::from(QuantileValues { signature: Signature::user_defined(Volatility::Immutable) })
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct QuantileExact {
     signature: Signature,
@@ -43,6 +55,32 @@ impl QuantileExact {
     fn new() -> Self {
         Self { signature: Signature::user_defined(Volatility::Immutable) }
     }
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct QuantileValues {
+    signature: Signature,
+}
+
+/// x's type as the accumulators take it: a number as DOUBLE, a list of numbers (the values
+/// `quantile_values` collected) as a list of DOUBLE.
+fn coerce_x(name: &str, x: &DataType) -> Result<DataType> {
+    match x {
+        t if t.is_numeric() || t.is_null() => Ok(DataType::Float64),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
+            if f.data_type().is_numeric() || f.data_type().is_null() =>
+        {
+            Ok(float_list())
+        }
+        t => plan_err!("{name}: x must be a number (or a list of numbers from quantile_values), not {t}"),
+    }
+}
+
+/// What an accumulator gives: the quantiles asked for, or (`quantile_values`) the values.
+#[derive(Debug)]
+enum Out {
+    Quantiles(Ps),
+    Values,
 }
 
 /// The list type of `quantile_exact(x, [p, …])`'s second argument and result.
@@ -120,9 +158,7 @@ impl AggregateUDFImpl for QuantileExact {
         let [x, p] = arg_types else {
             return plan_err!("quantile_exact takes two arguments: a value and p (or a list of p)");
         };
-        if !x.is_numeric() && !x.is_null() {
-            return plan_err!("quantile_exact(x, p): x must be a number, not {x}");
-        }
+        let x = coerce_x("quantile_exact(x, p)", x)?;
         let p = match p {
             DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
                 if f.data_type().is_numeric() =>
@@ -132,7 +168,7 @@ impl AggregateUDFImpl for QuantileExact {
             t if t.is_numeric() => DataType::Float64,
             t => return plan_err!("quantile_exact(x, p): p must be a number in [0, 1] or a list of them, not {t}"),
         };
-        Ok(vec![DataType::Float64, p])
+        Ok(vec![x, p])
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -141,7 +177,7 @@ impl AggregateUDFImpl for QuantileExact {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Quantile { values: Vec::new(), ps: literal_ps(&args)? }))
+        Ok(Box::new(Quantile { values: Vec::new(), out: Out::Quantiles(literal_ps(&args)?) }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -149,7 +185,69 @@ impl AggregateUDFImpl for QuantileExact {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(QuantileGroups { groups: Vec::new(), ps: literal_ps(&args)?, capacity: 0 }))
+        Ok(Box::new(QuantileGroups::new(Out::Quantiles(literal_ps(&args)?))))
+    }
+}
+
+impl AggregateUDFImpl for QuantileValues {
+    fn name(&self) -> &str {
+        "quantile_values"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(float_list())
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [x] = arg_types else {
+            return plan_err!("quantile_values takes one argument: the values");
+        };
+        Ok(vec![coerce_x("quantile_values(x)", x)?])
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(format_state_name(args.name, "values"), float_list(), true))])
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(Quantile { values: Vec::new(), out: Out::Values }))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(QuantileGroups::new(Out::Values)))
+    }
+}
+
+/// Calls `f` with the values row `row` of `x` adds (x a DOUBLE or a list of DOUBLE column), in
+/// runs of consecutive values: never a null or a NaN.
+fn each_run(x: &ArrayRef, row: usize, mut f: impl FnMut(&[f64])) {
+    if !x.is_valid(row) {
+        return;
+    }
+    let (flat, range) = match x.as_list_opt::<i32>() {
+        Some(lists) => {
+            let offsets = lists.value_offsets();
+            (lists.values().as_primitive::<Float64Type>(), offsets[row] as usize..offsets[row + 1] as usize)
+        }
+        None => (x.as_primitive::<Float64Type>(), row..row + 1),
+    };
+    let values = &flat.values()[range.clone()];
+    if flat.null_count() == 0 && !values.iter().any(|v| v.is_nan()) {
+        f(values);
+        return;
+    }
+    for (i, v) in range.zip(values) {
+        if flat.is_valid(i) && !v.is_nan() {
+            f(std::slice::from_ref(v));
+        }
     }
 }
 
@@ -168,12 +266,6 @@ pub fn quantile(values: &mut [f64], p: f64) -> Option<f64> {
     // the next order statistic is the smallest value above position lo
     let hi_v = rest.iter().copied().min_by(f64::total_cmp).unwrap_or(lo_v);
     Some(lo_v + (r - lo as f64) * (hi_v - lo_v))
-}
-
-/// The values of `list` (a state column) that are not null.
-fn list_values(list: &ListArray, row: usize) -> impl Iterator<Item = f64> {
-    let inner = list.is_valid(row).then(|| list.value(row));
-    inner.into_iter().flat_map(|v| v.as_primitive::<Float64Type>().iter().flatten().collect::<Vec<_>>())
 }
 
 /// One state row per group: the groups' values as a list column.
@@ -197,18 +289,25 @@ fn state_list(groups: Vec<Vec<f64>>) -> ArrayRef {
 #[derive(Debug)]
 struct Quantile {
     values: Vec<f64>,
-    ps: Ps,
+    out: Out,
 }
 
 impl Accumulator for Quantile {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let x = values[0].as_primitive::<Float64Type>();
-        self.values.extend(x.iter().flatten().filter(|v| !v.is_nan()));
+        for row in 0..values[0].len() {
+            each_run(&values[0], row, |v| self.values.extend_from_slice(v));
+        }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(quantiles(&mut self.values, &self.ps))
+        match &self.out {
+            Out::Quantiles(ps) => Ok(quantiles(&mut self.values, ps)),
+            Out::Values => {
+                let list = state_list(vec![self.values.clone()]);
+                Ok(ScalarValue::List(Arc::new(list.as_list::<i32>().clone())))
+            }
+        }
     }
 
     fn size(&self) -> usize {
@@ -221,9 +320,8 @@ impl Accumulator for Quantile {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        for row in 0..lists.len() {
-            self.values.extend(list_values(lists, row));
+        for row in 0..states[0].len() {
+            each_run(&states[0], row, |v| self.values.extend_from_slice(v));
         }
         Ok(())
     }
@@ -233,17 +331,28 @@ impl Accumulator for Quantile {
 #[derive(Debug)]
 struct QuantileGroups {
     groups: Vec<Vec<f64>>,
-    ps: Ps,
+    out: Out,
     /// the capacity of the groups' vectors in values, kept up to date (size() is asked after
     /// every batch: summing thousands of groups each time would cost more than the work)
     capacity: usize,
 }
 
 impl QuantileGroups {
+    fn new(out: Out) -> QuantileGroups {
+        QuantileGroups { groups: Vec::new(), out, capacity: 0 }
+    }
+
     fn push(&mut self, g: usize, v: f64) {
         let group = &mut self.groups[g];
         let before = group.capacity();
         group.push(v);
+        self.capacity += group.capacity() - before;
+    }
+
+    fn extend(&mut self, g: usize, values: &[f64]) {
+        let group = &mut self.groups[g];
+        let before = group.capacity();
+        group.extend_from_slice(values);
         self.capacity += group.capacity() - before;
     }
 
@@ -263,11 +372,19 @@ impl GroupsAccumulator for QuantileGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Vec::new);
-        let x = values[0].as_primitive::<Float64Type>();
+        let keep = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+        let Some(x) = values[0].as_primitive_opt::<Float64Type>() else {
+            // lists of values (quantile_values' output)
+            for (row, &g) in group_indices.iter().enumerate() {
+                if keep(row) {
+                    each_run(&values[0], row, |v| self.extend(g, v));
+                }
+            }
+            return Ok(());
+        };
         let data = x.values();
         for (row, &g) in group_indices.iter().enumerate() {
-            let keep = x.is_valid(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            if keep && !data[row].is_nan() {
+            if x.is_valid(row) && keep(row) && !data[row].is_nan() {
                 self.push(g, data[row]);
             }
         }
@@ -276,26 +393,27 @@ impl GroupsAccumulator for QuantileGroups {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Vec::new);
-        let lists = values[0].as_list::<i32>();
         for (row, &g) in group_indices.iter().enumerate() {
-            for v in list_values(lists, row) {
-                self.push(g, v);
-            }
+            each_run(&values[0], row, |v| self.extend(g, v));
         }
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = self.take(emit_to);
-        if !self.ps.list {
-            let out: Float64Array = groups.into_iter().map(|mut v| quantile(&mut v, self.ps.ps[0])).collect();
+        let ps = match &self.out {
+            Out::Values => return Ok(state_list(groups)),
+            Out::Quantiles(ps) => ps,
+        };
+        if !ps.list {
+            let out: Float64Array = groups.into_iter().map(|mut v| quantile(&mut v, ps.ps[0])).collect();
             return Ok(Arc::new(out));
         }
         // one list of the quantiles per group
-        let n = self.ps.ps.len();
+        let n = ps.ps.len();
         let flat: Float64Array = groups
             .into_iter()
-            .flat_map(|mut v| self.ps.ps.iter().map(|p| quantile(&mut v, *p)).collect::<Vec<_>>())
+            .flat_map(|mut v| ps.ps.iter().map(|p| quantile(&mut v, *p)).collect::<Vec<_>>())
             .collect();
         let lengths = std::iter::repeat_n(n, flat.len() / n.max(1));
         Ok(Arc::new(ListArray::new(
@@ -313,11 +431,12 @@ impl GroupsAccumulator for QuantileGroups {
     /// Each row as a group of its own (the partial aggregation passes rows through when there
     /// are nearly as many groups as rows): a list of its value, empty when it does not count.
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let x = values[0].as_primitive::<Float64Type>();
-        let rows = (0..x.len()).map(|row| {
-            let keep =
-                x.is_valid(row) && !x.value(row).is_nan() && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            if keep { vec![x.value(row)] } else { Vec::new() }
+        let rows = (0..values[0].len()).map(|row| {
+            let mut kept = Vec::new();
+            if opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row)) {
+                each_run(&values[0], row, |v| kept.extend_from_slice(v));
+            }
+            kept
         });
         Ok(vec![state_list(rows.collect())])
     }
@@ -406,7 +525,7 @@ mod tests {
     /// batches, nulls, filter and merges; its state round-trips.
     #[test]
     fn groups_accumulator_matches_the_sorted_values() {
-        let mut acc = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.9], list: false }, capacity: 0 };
+        let mut acc = QuantileGroups::new(Out::Quantiles(Ps { ps: vec![0.9], list: false }));
         // group 0: 1, 2, 3, 4, 10 (P90 7.6); group 1: 5 (and a null, a NaN, a filtered 100)
         let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(5.0), None, Some(2.0), Some(10.0)]));
         acc.update_batch(&[a], &[0, 1, 1, 0, 0], None, 2).unwrap();
@@ -414,7 +533,7 @@ mod tests {
         let keep = BooleanArray::from(vec![true, true, false]);
         acc.update_batch(&[b], &[1, 0, 1], Some(&keep), 2).unwrap();
         // group 0's 4 arrives as another partition's state
-        let mut other = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.9], list: false }, capacity: 0 };
+        let mut other = QuantileGroups::new(Out::Quantiles(Ps { ps: vec![0.9], list: false }));
         let c: ArrayRef = Arc::new(Float64Array::from(vec![4.0]));
         other.update_batch(&[c], &[0], None, 1).unwrap();
         let state = other.state(EmitTo::All).unwrap();
@@ -432,7 +551,7 @@ mod tests {
     /// its values: [0.5, 0.9] of 1, 2, 3, 4, 10 is [3, 7.6]; an empty group gives nulls.
     #[test]
     fn a_list_of_p_gives_each_quantile() {
-        let mut acc = QuantileGroups { groups: Vec::new(), ps: Ps { ps: vec![0.5, 0.9], list: true }, capacity: 0 };
+        let mut acc = QuantileGroups::new(Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }));
         let a: ArrayRef =
             Arc::new(Float64Array::from(vec![Some(1.0), Some(10.0), Some(2.0), Some(4.0), Some(3.0), None]));
         acc.update_batch(&[a], &[0, 0, 0, 0, 0, 1], None, 2).unwrap();
@@ -446,7 +565,7 @@ mod tests {
         let g1 = out.value(1);
         assert_eq!((g1.len(), g1.null_count()), (2, 2));
         // the row-wise accumulator agrees
-        let mut row = Quantile { values: vec![4.0, 1.0, 10.0, 3.0, 2.0], ps: Ps { ps: vec![0.5, 0.9], list: true } };
+        let mut row = Quantile { values: vec![4.0, 1.0, 10.0, 3.0, 2.0], out: Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }) };
         let ScalarValue::List(l) = row.evaluate().unwrap() else { panic!("a list") };
         let v = l.value(0);
         let v = v.as_primitive::<Float64Type>();
@@ -459,6 +578,58 @@ mod tests {
         assert_eq!(f.return_type(&[DataType::Float64, float_list()]).unwrap(), float_list());
         assert_eq!(f.return_type(&[DataType::Float64, DataType::Float64]).unwrap(), DataType::Float64);
         assert!(f.coerce_types(&[DataType::Float64, DataType::Utf8]).is_err());
+    }
+
+    /// quantile_values keeps each group's values (no null, no NaN) as a list, and quantile_exact
+    /// over such lists is the quantile of all their values: lists [1, 10] and [2, NaN, 4, 3]
+    /// (and a null list) hold 1, 2, 3, 4, 10, whose median is 3 and P90 4 + 0.6 × 6 = 7.6 — the
+    /// figures of the same values given one by one.
+    #[test]
+    fn quantiles_of_collected_values_equal_those_of_the_values() {
+        let mut collect = QuantileGroups::new(Out::Values);
+        let x: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.0),
+            Some(2.0),
+            Some(f64::NAN),
+            Some(10.0),
+            None,
+            Some(4.0),
+            Some(3.0),
+        ]));
+        collect.update_batch(&[x], &[0, 1, 1, 0, 1, 1, 1], None, 2).unwrap();
+        let lists = collect.evaluate(EmitTo::All).unwrap();
+        let l = lists.as_list::<i32>();
+        let got = |i: usize| l.value(i).as_primitive::<Float64Type>().values().to_vec();
+        assert_eq!((got(0), got(1)), (vec![1.0, 10.0], vec![2.0, 4.0, 3.0]));
+        // with a null list: quantile_exact over the lists, grouped into one group
+        let with_null = datafusion::arrow::compute::concat(&[lists.as_ref(), new_null_list().as_ref()]).unwrap();
+        let mut acc = QuantileGroups::new(Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }));
+        acc.update_batch(&[with_null.clone()], &[0, 0, 0], None, 1).unwrap();
+        let out = acc.evaluate(EmitTo::All).unwrap();
+        let q = out.as_list::<i32>().value(0);
+        let q = q.as_primitive::<Float64Type>();
+        assert_eq!(q.value(0), 3.0);
+        assert!((q.value(1) - 7.6).abs() < 1e-12, "{}", q.value(1));
+        // the row-wise accumulator and the pass-through state agree
+        let mut row = Quantile { values: Vec::new(), out: Out::Quantiles(Ps { ps: vec![0.9], list: false }) };
+        row.update_batch(std::slice::from_ref(&with_null)).unwrap();
+        let ScalarValue::Float64(Some(p90)) = row.evaluate().unwrap() else { panic!("a number") };
+        assert!((p90 - 7.6).abs() < 1e-12, "{p90}");
+        let state = acc.convert_to_state(&[with_null], None).unwrap();
+        let per_row: Vec<usize> = (0..3).map(|i| state[0].as_list::<i32>().value(i).len()).collect();
+        assert_eq!(per_row, vec![2, 3, 0]);
+        // the types: a list of numbers is taken as a list of DOUBLE by both
+        let list_of_ints = DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)));
+        let f = QuantileExact::new();
+        assert_eq!(f.coerce_types(&[list_of_ints.clone(), float_list()]).unwrap(), vec![float_list(), float_list()]);
+        let v = QuantileValues { signature: Signature::user_defined(Volatility::Immutable) };
+        assert_eq!(v.coerce_types(&[DataType::Int32]).unwrap(), vec![DataType::Float64]);
+        assert_eq!(v.return_type(&[DataType::Float64]).unwrap(), float_list());
+        assert!(v.coerce_types(&[DataType::Utf8]).is_err());
+    }
+
+    fn new_null_list() -> ArrayRef {
+        datafusion::arrow::array::new_null_array(&float_list(), 1)
     }
 
     /// hash64: null stays null, equal texts hash equal whatever their Arrow type, and the ids of

@@ -466,15 +466,18 @@ async fn sql_facts(ctx: &SessionContext, period: &Period, settings: &MetricSetti
     let unit_month = queries::run(ctx, "unit_month", &[]).await?;
     let city_month = queries::run(ctx, "city_month", &[]).await?;
     let range = |p: &Period| [("start", ts(p.start)), ("end", ts(p.end))];
-    // time percentiles, one unit type at a time (bounded memory); "city" gives one row
+    // time percentiles: the values read once per finest unit, then one unit type at a time
+    // (bounded memory); "city" gives one row
+    register(ctx, "unit_duration_values", queries::run(ctx, "unit_duration_values", &range(period)).await?)?;
     let mut durations = Vec::new();
     for unit_type in crate::config::UNIT_TYPES.iter().chain(["city"].iter()) {
-        let mut params = range(period).to_vec();
-        params.push(("unit_type", ScalarValue::Utf8(Some(unit_type.to_string()))));
+        let params = [("unit_type", ScalarValue::Utf8(Some(unit_type.to_string())))];
         for b in queries::run(ctx, "unit_durations", &params).await? {
             durations.push(with_text_column(&b, "unit_type", unit_type)?);
         }
     }
+    // the values are not needed any more: their memory is given back
+    ctx.deregister_table("unit_duration_values")?;
     let both = [
         ("start", ts(period.start)),
         ("end", ts(period.end)),
