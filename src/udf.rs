@@ -565,7 +565,10 @@ mod tests {
         let g1 = out.value(1);
         assert_eq!((g1.len(), g1.null_count()), (2, 2));
         // the row-wise accumulator agrees
-        let mut row = Quantile { values: vec![4.0, 1.0, 10.0, 3.0, 2.0], out: Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }) };
+        let mut row = Quantile {
+            values: vec![4.0, 1.0, 10.0, 3.0, 2.0],
+            out: Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }),
+        };
         let ScalarValue::List(l) = row.evaluate().unwrap() else { panic!("a list") };
         let v = l.value(0);
         let v = v.as_primitive::<Float64Type>();

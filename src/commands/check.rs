@@ -43,7 +43,7 @@ pub fn check(args: CheckArgs) -> Result<()> {
     // a reader that panics on a damaged file (arrow-rs, docs/upstream.md) is a damaged file too
     let (nulls, outcomes) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<_> {
         rt.block_on(checks::register_checked(&ctx, range))?;
-        Ok((rt.block_on(checks::null_shares(&ctx))?, rt.block_on(checks::run(&ctx, &list))?))
+        Ok((rt.block_on(checks::null_shares(&ctx, range))?, rt.block_on(checks::run(&ctx, &list))?))
     }))
     .unwrap_or_else(|_| Err(anyhow::anyhow!("a reader panicked on the archive")))
     .map_err(|e| engine::name_damage(&archive, e))?;

@@ -214,3 +214,37 @@ fn sql_counts_rows_and_refuses_to_write() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+/// `hotline check` counts each column's nulls over the tickets of the period (or all of them):
+/// 4 tickets, 2 received in 2025Q1 (one without a street, one without a department) and 2 in
+/// 2025Q3 (both without a street, one also without an urgency). Whole archive: rows 4, street
+/// nulls 3 (share 3/4 = 0.75), department 1 (0.25), urgency 1 (0.25); 2025Q3: rows 2, street 2
+/// (1.0), department 0, urgency 1 (0.5).
+#[test]
+fn check_counts_the_nulls_of_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let mut q1a = ticket("q1a", "东城区");
+    q1a.street = Some("东华门街道".into());
+    q1a.department = None;
+    let q1b = ticket("q1b", "东城区");
+    let mut q3a = ticket("q3a", "东城区");
+    q3a.received = at(2025, 8, 1, 9, 0, 0);
+    let mut q3b = q3a.clone();
+    q3b.id = "q3b".into();
+    q3b.urgency = None;
+    write_archive(&archive, "t.parquet", &[q1a, q1b, q3a, q3b]);
+    let nulls = |period: Option<&str>| {
+        let mut args = vec!["check", "--archive", s(&archive), "--format", "json"];
+        args.extend(period.map(|p| ["--period", p]).into_iter().flatten());
+        let o = hotline(&args);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+        let of = |c: &str| {
+            let n = v["nulls"].as_array().unwrap().iter().find(|n| n["column"] == c).unwrap().clone();
+            (n["nulls"].as_i64().unwrap(), n["share"].as_f64().unwrap())
+        };
+        (v["rows"].as_i64().unwrap(), of("street"), of("department"), of("urgency"), of("caller_id"))
+    };
+    assert_eq!(nulls(None), (4, (3, 0.75), (1, 0.25), (1, 0.25), (0, 0.0)));
+    assert_eq!(nulls(Some("2025Q3")), (2, (2, 1.0), (0, 0.0), (1, 0.5), (0, 0.0)));
+}
