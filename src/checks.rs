@@ -174,6 +174,7 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
             .into());
         }
         let df = ctx.sql(&c.sql).await.with_context(|| format!("planning the check {} ({})", c.name, c.source))?;
+        let df = filters_in_the_reader(df);
         let failing =
             df.clone().count().await.with_context(|| format!("running the check {} ({})", c.name, c.source))?;
         let batches = if failing == 0 {
@@ -190,6 +191,19 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
         out.push(Outcome { check: c.clone(), failing, examples: examples(&batches)? });
     }
     Ok(out)
+}
+
+/// `df` with its filters evaluated inside the Parquet reader (DataFusion's `pushdown_filters`,
+/// and the cheaper predicates first): a check's condition holds for few tickets, so the other
+/// columns it selects (a ticket_id of 15 bytes) are decoded only for those. On 20M tickets,
+/// `time_order.sql` 0.58–0.63 → 0.35 s and `unknown_values.sql` 0.66 → 0.51 s; the fact files,
+/// whose filters keep most rows, are faster without it (docs/engine.md).
+fn filters_in_the_reader(df: datafusion::prelude::DataFrame) -> datafusion::prelude::DataFrame {
+    let (mut state, plan) = df.into_parts();
+    let parquet = &mut state.config_mut().options_mut().execution.parquet;
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
+    datafusion::prelude::DataFrame::new(state, plan)
 }
 
 /// Register `checked` as the tickets received in [start, end), or all of them.
