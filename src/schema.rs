@@ -108,8 +108,7 @@ pub fn file_schema() -> SchemaRef {
 }
 
 /// How `generate` and `import` write archive files: ZSTD level 1, row groups of up to 2^20
-/// tickets, and ticket_id without a dictionary (unique ids gain nothing from one, and PLAIN
-/// pages are what the scan reads without Arrow, see src/scan/ids.rs).
+/// tickets, and ticket_id without a dictionary (unique ids gain nothing from one).
 pub fn archive_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
     use datafusion::parquet::basic::{Compression, ZstdLevel};
     use datafusion::parquet::file::properties::WriterProperties;

@@ -607,7 +607,7 @@ mod tests {
         // with a null list: quantile_exact over the lists, grouped into one group
         let with_null = datafusion::arrow::compute::concat(&[lists.as_ref(), new_null_list().as_ref()]).unwrap();
         let mut acc = QuantileGroups::new(Out::Quantiles(Ps { ps: vec![0.5, 0.9], list: true }));
-        acc.update_batch(&[with_null.clone()], &[0, 0, 0], None, 1).unwrap();
+        acc.update_batch(std::slice::from_ref(&with_null), &[0, 0, 0], None, 1).unwrap();
         let out = acc.evaluate(EmitTo::All).unwrap();
         let q = out.as_list::<i32>().value(0);
         let q = q.as_primitive::<Float64Type>();

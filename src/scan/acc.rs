@@ -207,13 +207,8 @@ pub(super) struct Acc {
     pub(super) dictionaries: HashMap<usize, (ArrayRef, Arc<[u32]>)>,
     /// the codes of every string id (a copy of the shared table, brought up to date per batch)
     pub(super) codes: Vec<Codes>,
-    /// the current row group's ticket_ids, when read from the pages (the buffers reused)
-    pub(super) id_pages: IdPages,
-    /// row groups read, and those of them whose ids came from the pages
+    /// row groups read
     pub(super) row_groups: usize,
-    pub(super) paged_groups: usize,
-    /// column chunks of the columns [`Paged`] reads the file has, and those it read
-    pub(super) column_chunks: (usize, usize),
 }
 
 impl Acc {
@@ -250,9 +245,6 @@ impl Acc {
     pub(super) fn merge(mut self, b: Acc) -> Acc {
         self.rows += b.rows;
         self.row_groups += b.row_groups;
-        self.paged_groups += b.paged_groups;
-        self.column_chunks.0 += b.column_chunks.0;
-        self.column_chunks.1 += b.column_chunks.1;
         merge_vec(&mut self.units, b.units);
         merge_vec(&mut self.places, b.places);
         merge_nested(&mut self.cat_place, b.cat_place);

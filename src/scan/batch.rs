@@ -36,8 +36,8 @@ pub(super) fn flush_cat_row(row: &mut Vec<[C; 4]>, cells: &mut [[u16; 4]]) {
     }
 }
 
-/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids
-/// (with reading them from the pages), suspects; and in the Parquet reader (decoding).
+/// Nanoseconds spent in the parts of [`rows`] (HOTLINE_PROFILE): columns, pass 1, pass 2, ids,
+/// suspects; and in the Parquet reader (decoding).
 pub(super) static PARTS: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
 
 pub(super) fn lap(part: usize, t: &mut std::time::Instant) {
@@ -51,7 +51,6 @@ pub(super) fn rows(
     hasher: &impl std::hash::BuildHasher,
     acc: &mut Acc,
     batch: &RecordBatch,
-    paged: &mut Paged,
     ids: &Ids,
     at: BatchAt,
 ) -> Result<()> {
@@ -59,15 +58,14 @@ pub(super) fn rows(
     let spec = shared.spec;
     let n = batch.num_rows();
     acc.rows += n as u64;
-    // each column from its pages, or from the batch
-    let owned_times = from_batch(&pages::TIMES, &paged.times, |c| Time::new(batch, c))?;
-    let mut times = sources(&owned_times, &mut paged.times, TimeRef::of);
-    let owned_text = from_batch(&pages::TEXTS, &paged.texts, |c| Text::new(shared, acc, batch, c))?;
-    let mut texts = sources(&owned_text, &mut paged.texts, TextRef::of);
+    // each column from the batch
+    let owned_times = TIMES.iter().map(|c| Time::new(batch, c)).collect::<Result<Vec<_>>>()?;
+    let mut times: Vec<Column<TimeRef>> = owned_times.iter().map(|t| Column(TimeRef::of(t))).collect();
+    let owned_text = TEXTS.iter().map(|c| Text::new(shared, acc, batch, c)).collect::<Result<Vec<_>>>()?;
+    let mut texts: Vec<Column<TextRef>> = owned_text.iter().map(|t| Column(TextRef::of(t))).collect();
     // 0 null, 1 false, 2 true
-    let owned_flag = from_batch(&[pages::FLAG], std::slice::from_ref(&paged.flag), |c| Flag::new(batch, c))?;
-    let [mut resolved]: [Column<&Flag>; 1] =
-        sources(&owned_flag, std::slice::from_mut(&mut paged.flag), |f| f).try_into().ok().expect("one column");
+    let owned_flag = Flag::new(batch, FLAG)?;
+    let mut resolved = Column(&owned_flag);
     // the values of the rows some row check may fail
     let mut suspects: Vec<Suspect> = Vec::new();
     // what each text value means (read after the ids above, so every id of the batch is in it)
@@ -458,50 +456,18 @@ pub(super) fn rows(
     Ok(())
 }
 
-/// Each of the columns `names` read from the batch by `read`, unless it is read from its pages.
-pub(super) fn from_batch<T>(
-    names: &[&str],
-    paged: &[Option<pages::Column>],
-    mut read: impl FnMut(&str) -> Result<T>,
-) -> Result<Vec<Option<T>>> {
-    names.iter().zip(paged).map(|(c, p)| if p.is_some() { Ok(None) } else { read(c).map(Some) }).collect()
-}
-
-/// Each column's source: its pages, else what [`from_batch`] read of it (seen through `of`).
-pub(super) fn sources<'a, T, A>(
-    owned: &'a [Option<T>],
-    paged: &'a mut [Option<pages::Column>],
-    of: impl Fn(&'a T) -> A,
-) -> Vec<Column<'a, A>> {
-    owned
-        .iter()
-        .zip(paged.iter_mut())
-        .map(|(o, p)| match (o, p) {
-            (_, Some(p)) => Column::Pages(p),
-            (o, None) => Column::Arrow(of(o.as_ref().expect("read from the batch"))),
-        })
-        .collect()
-}
-
-/// A column of the batch, read from Arrow's arrays or straight from its pages.
-pub(super) enum Column<'a, A> {
-    Arrow(A),
-    Pages(&'a mut pages::Column),
-}
+/// A column of the batch, read a block at a time.
+pub(super) struct Column<A>(A);
 
 /// A column read a block at a time into values of type T: a time column's µs (Arrow's values
 /// in place when none is null), a text column's string ids, a boolean's 0/1/2.
 pub(super) trait Blocks<T> {
     fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [T]) -> &'b [T];
-    fn from_pages(pages: &mut pages::Column, out: &mut [T]) -> Result<()>;
 }
 
 impl Blocks<i64> for TimeRef<'_> {
     fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [i64]) -> &'b [i64] {
         self.block(base, m, out)
-    }
-    fn from_pages(pages: &mut pages::Column, out: &mut [i64]) -> Result<()> {
-        pages.times(out)
     }
 }
 
@@ -509,32 +475,20 @@ impl Blocks<u32> for TextRef<'_> {
     fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [u32]) -> &'b [u32] {
         self.block(base, m, out)
     }
-    fn from_pages(pages: &mut pages::Column, out: &mut [u32]) -> Result<()> {
-        pages.texts(out)
-    }
 }
 
 impl Blocks<u8> for &Flag {
     fn read_block<'b>(&'b self, base: usize, m: usize, out: &'b mut [u8]) -> &'b [u8] {
         self.block(base, m, out)
     }
-    fn from_pages(pages: &mut pages::Column, out: &mut [u8]) -> Result<()> {
-        pages.flags(out)
-    }
 }
 
-impl<A> Column<'_, A> {
+impl<A> Column<A> {
     pub(super) fn block<'b, T>(&'b mut self, base: usize, m: usize, out: &'b mut [T]) -> Result<&'b [T]>
     where
         A: Blocks<T>,
     {
-        match self {
-            Column::Arrow(a) => Ok(a.read_block(base, m, out)),
-            Column::Pages(p) => {
-                A::from_pages(p, &mut out[..m])?;
-                Ok(&out[..m])
-            }
-        }
+        Ok(self.0.read_block(base, m, out))
     }
 }
 

@@ -194,16 +194,14 @@ pub(super) fn id_column(batch: &RecordBatch) -> Result<Option<StringViewArray>> 
     }))
 }
 
-/// The ticket_ids of one batch: none (no such column), the batch's column, or those of its
-/// row group read from the pages ([`IdPages`]), from the batch's first row there.
-pub(super) enum Ids<'a> {
+/// The ticket_ids of one batch: none (no such column), or the batch's column.
+pub(super) enum Ids {
     Absent,
     Column(StringViewArray),
-    Pages(&'a IdPages, usize),
 }
 
-impl Ids<'_> {
-    pub(super) fn of(batch: &RecordBatch) -> Result<Ids<'static>> {
+impl Ids {
+    pub(super) fn of(batch: &RecordBatch) -> Result<Ids> {
         Ok(id_column(batch)?.map_or(Ids::Absent, Ids::Column))
     }
 
@@ -222,11 +220,6 @@ impl Ids<'_> {
                     }
                 }
             },
-            Ids::Pages(p, first) => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = p.is_null(first + base + j);
-                }
-            }
         }
         out
     }
@@ -236,16 +229,14 @@ impl Ids<'_> {
         match self {
             Ids::Absent => {}
             Ids::Column(c) => rows.filter(|&i| c.is_valid(i)).for_each(|i| f(c.value(i).as_bytes())),
-            Ids::Pages(p, first) => p.each(rows.map(|i| first + i), f),
         }
     }
 
-    /// Row i's id as text (the pages hold UTF-8 only: [`IdPages::read`] checks it).
+    /// Row i's id as text.
     pub(super) fn text(&self, i: usize) -> Option<&str> {
         match self {
             Ids::Absent => None,
             Ids::Column(c) => c.is_valid(i).then(|| c.value(i)),
-            Ids::Pages(p, first) => p.get(first + i).and_then(|v| std::str::from_utf8(v).ok()),
         }
     }
 

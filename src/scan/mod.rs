@@ -18,15 +18,17 @@
 //! Parts: `read.rs` (the files, the row groups a scan needs, their readers), `columns.rs` (a
 //! batch's columns as the row loop reads them), `batch.rs` (the row loop), `acc.rs` (the
 //! accumulators), `durations.rs` (the exact percentiles), `results.rs` (the tables built from
-//! the accumulators); `pages.rs` and `ids.rs` decode columns straight from their pages.
+//! the accumulators). Every column is read through arrow-rs (`ParquetRecordBatchReader`, the
+//! low-cardinality text columns as dictionaries, ticket_id as views), and row groups are
+//! chosen from the statistics arrow-rs decodes.
 
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
-    StringViewArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StringViewArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::buffer::{BooleanBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{cast, filter_record_batch};
@@ -36,7 +38,6 @@ use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
-use datafusion::parquet::file::statistics::Statistics;
 use rayon::prelude::*;
 
 use crate::config::MetricSettings;
@@ -48,8 +49,6 @@ mod acc;
 mod batch;
 mod columns;
 mod durations;
-mod ids;
-mod pages;
 mod read;
 mod results;
 #[cfg(test)]
@@ -59,7 +58,6 @@ use acc::*;
 use batch::*;
 use columns::*;
 use durations::*;
-use ids::IdPages;
 use read::*;
 use results::*;
 
@@ -91,9 +89,6 @@ pub struct Spec {
     /// At most this many rows that could fail a built-in check are kept (default
     /// [`SUSPECT_CAP`]); beyond it the row checks read the whole window.
     pub suspect_cap: usize,
-    /// The most decompressed bytes of a row group whose columns are decoded straight from
-    /// their pages ([`pages::GROUP_BUDGET`]; 0: every column through Arrow, as tests do).
-    pub page_budget: i64,
 }
 
 struct TopicSpec {
@@ -147,7 +142,6 @@ impl Spec {
                 .map(|r| r.district.clone())
                 .collect(),
             suspect_cap: SUSPECT_CAP,
-            page_budget: pages::GROUP_BUDGET,
         }
     }
 
@@ -191,11 +185,8 @@ pub struct Output {
     /// that duplicate_ticket_id.sql needs, however many other suspects.
     pub repeated: Vec<RecordBatch>,
     pub rows_read: u64,
-    /// Row groups read, and those whose ticket_ids came straight from their pages ([`IdPages`]).
-    pub row_groups: (usize, usize),
-    /// Column chunks of the time, text and boolean columns the file has, and those of them read
-    /// straight from their pages ([`pages`]), the others read with Arrow.
-    pub column_chunks: (usize, usize),
+    /// Row groups read.
+    pub row_groups: usize,
 }
 
 /// The built-in row checks (queries/checks/<name>.sql) the scan finds suspect rows for, each
@@ -307,54 +298,17 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                 acc.dictionaries.clear();
                 let file = &files[t.file];
                 let mut clock = std::time::Instant::now();
-                // the ticket_ids from their pages when they can be, else with the other columns
-                let mut id_pages = std::mem::take(&mut acc.id_pages);
-                // (the page readers hold a row group's pages at once: a huge one streams through Arrow)
-                let fits = pages::fits(file, t.row_group, spec.page_budget);
-                let paged = fits && id_pages.read(file, t.row_group);
-                lap(3, &mut clock);
                 acc.row_groups += 1;
-                acc.paged_groups += usize::from(paged);
-                // the other columns from their pages where they can be, the rest with Arrow
-                let mut columns = Paged::read(file, t.row_group, &shared.strings, fits);
-                lap(5, &mut clock);
-                let present = |c: &str| file.meta.schema().index_of(c).is_ok();
-                let names = pages::TIMES.iter().chain(&pages::TEXTS).chain([&pages::FLAG]);
-                for c in names.filter(|c| present(c)) {
-                    acc.column_chunks.0 += 1;
-                    acc.column_chunks.1 += usize::from(columns.has(c));
-                }
                 let group_rows = file.meta.metadata().row_group(t.row_group).num_rows() as usize;
-                let schema = file.meta.schema();
-                let arrow: Vec<usize> = (0..schema.fields().len())
-                    .filter(|&k| {
-                        let c = schema.field(k).name().as_str();
-                        READ.contains(&c) && !columns.has(c) && !(paged && c == "ticket_id")
-                    })
-                    .collect();
                 let mut first = 0;
-                let mut batch_rows = |acc: &mut Acc, batch: &RecordBatch, k: usize| -> Result<()> {
-                    let ids = if paged { Ids::Pages(&id_pages, first) } else { Ids::of(batch)? };
+                for (k, batch) in reader(file, vec![t.row_group], file.mask.clone())?.enumerate() {
+                    let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
+                    lap(5, &mut clock);
+                    let ids = Ids::of(&batch)?;
                     first += batch.num_rows();
-                    rows(&shared, &hasher, acc, batch, &mut columns, &ids, (t.file, t.row_group, k))
-                        .with_context(|| format!("scanning {}", file.path.display()))
-                };
-                if arrow.is_empty() {
-                    // every column from its pages: batches of no columns, of the rows Arrow's would have
-                    for (k, at) in (0..group_rows).step_by(BATCH_ROWS).enumerate() {
-                        let n = BATCH_ROWS.min(group_rows - at);
-                        let options = RecordBatchOptions::new().with_row_count(Some(n));
-                        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)?;
-                        batch_rows(&mut acc, &batch, k)?;
-                    }
-                } else {
-                    let mask = ProjectionMask::roots(file.meta.metadata().file_metadata().schema_descr(), arrow);
-                    for (k, batch) in reader(file, vec![t.row_group], mask)?.enumerate() {
-                        let batch = batch.with_context(|| format!("reading {}", file.path.display()))?;
-                        lap(5, &mut clock);
-                        batch_rows(&mut acc, &batch, k)?;
-                        clock = std::time::Instant::now();
-                    }
+                    rows(&shared, &hasher, &mut acc, &batch, &ids, (t.file, t.row_group, k))
+                        .with_context(|| format!("scanning {}", file.path.display()))?;
+                    clock = std::time::Instant::now();
                 }
                 if first != group_rows {
                     anyhow::bail!(
@@ -363,15 +317,6 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
                         t.row_group
                     );
                 }
-                if paged && first != id_pages.rows() {
-                    anyhow::bail!(
-                        "reading {}: row group {} gave {first} rows and {} ticket_ids",
-                        file.path.display(),
-                        t.row_group,
-                        id_pages.rows()
-                    );
-                }
-                acc.id_pages = id_pages;
                 acc.flush_cats();
                 Ok(acc)
             },
@@ -381,11 +326,8 @@ pub fn scan(archive: &Archive, spec: &Spec) -> Result<Output> {
     let out = finish(&shared, &files, &hasher, acc)?;
     if std::env::var_os("HOTLINE_PROFILE").is_some() {
         eprintln!(
-            "profile: scan {} row groups ({} with ticket_ids from their pages; {} of {} other column chunks from their pages), {} rows: pass {folded:.2} s, results {:.2} s",
+            "profile: scan {} row groups, {} rows: pass {folded:.2} s, results {:.2} s",
             tasks.len(),
-            out.row_groups.1,
-            out.column_chunks.1,
-            out.column_chunks.0,
             out.rows_read,
             t0.elapsed().as_secs_f64() - folded
         );

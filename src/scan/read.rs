@@ -24,6 +24,25 @@ pub(super) const READ: &[&str] = &[
     "excluded_reason",
 ];
 
+/// The time columns the row loop reads, in its order.
+pub(super) const TIMES: [&str; 5] = ["received_at", "dispatched_at", "responded_at", "closed_at", "due_at"];
+/// The text columns the row loop reads, in its order.
+pub(super) const TEXTS: [&str; 11] = [
+    "district",
+    "street",
+    "department",
+    "category_l1",
+    "category_l2",
+    "category_l3",
+    "channel",
+    "request_type",
+    "urgency",
+    "satisfaction",
+    "excluded_reason",
+];
+/// The boolean column the row loop reads.
+pub(super) const FLAG: &str = "resolved";
+
 pub(super) fn dictionary_column(name: &str) -> bool {
     !matches!(
         name,
@@ -40,33 +59,6 @@ pub(super) struct FileMeta {
     pub(super) path: std::path::PathBuf,
     pub(super) meta: ArrowReaderMetadata,
     pub(super) mask: ProjectionMask,
-    /// the leaf column of ticket_id when [`IdPages`] may read it
-    pub(super) id_leaf: Option<usize>,
-    /// the leaves of the time, text and boolean columns [`pages`] may read
-    pub(super) leaves: ([Option<pages::Leaf>; 5], [Option<pages::Leaf>; 11], Option<pages::Leaf>),
-}
-
-/// One row group's columns read from their pages ([`pages`]); None: Arrow reads that one.
-pub(super) struct Paged {
-    pub(super) times: [Option<pages::Column>; 5],
-    pub(super) texts: [Option<pages::Column>; 11],
-    pub(super) flag: Option<pages::Column>,
-}
-
-impl Paged {
-    pub(super) fn read(file: &FileMeta, group: usize, strings: &Strings, fits: bool) -> Paged {
-        let (times, texts, flag) = &file.leaves;
-        let column =
-            |leaf: &Option<pages::Leaf>| leaf.filter(|_| fits).and_then(|l| pages::read(file, group, l, strings));
-        Paged { times: times.each_ref().map(column), texts: texts.each_ref().map(column), flag: column(flag) }
-    }
-
-    pub(super) fn has(&self, name: &str) -> bool {
-        let at = |names: &[&str], cols: &[Option<pages::Column>]| {
-            names.iter().position(|c| *c == name).is_some_and(|k| cols[k].is_some())
-        };
-        at(&pages::TIMES, &self.times) || at(&pages::TEXTS, &self.texts) || (name == pages::FLAG && self.flag.is_some())
-    }
 }
 
 pub(super) fn open(path: &std::path::Path) -> Result<FileMeta> {
@@ -106,13 +98,7 @@ pub(super) fn open(path: &std::path::Path) -> Result<FileMeta> {
         ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), roots)
     };
     let mask = roots(&|c| READ.contains(&c));
-    let id_leaf = ids::id_leaf(&meta);
-    let leaves = (
-        pages::TIMES.map(|c| pages::leaf(&meta, c, pages::Kind::Time)),
-        pages::TEXTS.map(|c| pages::leaf(&meta, c, pages::Kind::Text)),
-        pages::leaf(&meta, pages::FLAG, pages::Kind::Flag),
-    );
-    Ok(FileMeta { path: path.to_path_buf(), meta, mask, id_leaf, leaves })
+    Ok(FileMeta { path: path.to_path_buf(), meta, mask })
 }
 
 /// A reader of `groups` of `file`'s `mask` columns, in batches of [`BATCH_ROWS`]: the scan and
@@ -127,36 +113,40 @@ pub(super) fn reader(file: &FileMeta, groups: Vec<usize>, mask: ProjectionMask) 
         .build()?)
 }
 
-/// Row groups whose received_at statistics overlap one of `ranges` (all when unknown).
+/// Row groups whose received_at statistics overlap one of `ranges` (all when unknown): the
+/// statistics as arrow-rs decodes them (`StatisticsConverter`), widened to whole µs.
 pub(super) fn row_groups(file: &FileMeta, ranges: &[(i64, i64)]) -> Vec<usize> {
+    use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
     let md = file.meta.metadata();
-    let schema = file.meta.schema();
-    let Ok(idx) = schema.index_of("received_at") else { return (0..md.num_row_groups()).collect() };
-    // the statistics' unit → µs, exactly: (multiplier, divisor); the bounds are widened to
-    // whole µs (floor of the minimum, ceiling of the maximum)
-    let (mul, div): (i64, i64) = match schema.field(idx).data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => (1_000_000, 1),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => (1_000, 1),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => (1, 1),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => (1, 1_000),
-        _ => return (0..md.num_row_groups()).collect(),
+    let all = || (0..md.num_row_groups()).collect();
+    type Bounds = (Vec<Option<i64>>, Vec<Option<i64>>, TimeUnit);
+    let bounds = || -> Option<Bounds> {
+        let conv =
+            StatisticsConverter::try_new("received_at", file.meta.schema(), md.file_metadata().schema_descr()).ok()?;
+        let (mins, maxs) = (conv.row_group_mins(md.row_groups()).ok()?, conv.row_group_maxes(md.row_groups()).ok()?);
+        let DataType::Timestamp(unit, _) = mins.data_type().clone() else { return None };
+        let ints = |a: &ArrayRef| -> Option<Vec<Option<i64>>> {
+            let a = cast(a, &DataType::Int64).ok()?;
+            Some(a.as_primitive::<datafusion::arrow::datatypes::Int64Type>().iter().collect())
+        };
+        Some((ints(&mins)?, ints(&maxs)?, unit))
     };
-    // the leaf column of received_at (top-level columns are flat: root i = leaf i up to here)
-    let leaf = md.file_metadata().schema_descr().columns().iter().position(|c| c.name() == "received_at");
+    let Some((mins, maxs, unit)) = bounds() else { return all() };
+    // the statistics' unit → µs, exactly: (multiplier, divisor); the minimum floored, the maximum ceiled
+    let (mul, div): (i64, i64) = match unit {
+        TimeUnit::Second => (1_000_000, 1),
+        TimeUnit::Millisecond => (1_000, 1),
+        TimeUnit::Microsecond => (1, 1),
+        TimeUnit::Nanosecond => (1, 1_000),
+    };
     (0..md.num_row_groups())
-        .filter(|&g| {
-            let Some(leaf) = leaf else { return true };
-            match md.row_group(g).column(leaf).statistics() {
-                Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
-                    (Some(&lo), Some(&hi)) => {
-                        let lo = lo.saturating_mul(mul).div_euclid(div);
-                        let hi = hi.saturating_mul(mul).div_euclid(div) + i64::from(hi.rem_euclid(div) != 0);
-                        ranges.iter().any(|&(a, b)| hi >= a && lo < b)
-                    }
-                    _ => true,
-                },
-                _ => true,
+        .filter(|&g| match (mins.get(g).copied().flatten(), maxs.get(g).copied().flatten()) {
+            (Some(lo), Some(hi)) => {
+                let lo = lo.saturating_mul(mul).div_euclid(div);
+                let hi = hi.saturating_mul(mul).div_euclid(div) + i64::from(hi.rem_euclid(div) != 0);
+                ranges.iter().any(|&(a, b)| hi >= a && lo < b)
             }
+            _ => true,
         })
         .collect()
 }

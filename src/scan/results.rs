@@ -95,8 +95,6 @@ pub(super) fn finish(
     hasher: &(impl std::hash::BuildHasher + Sync),
     mut acc: Acc,
 ) -> Result<Output> {
-    // the last row group's id pages are not needed any more
-    acc.id_pages = IdPages::default();
     let spec = shared.spec;
     let n_months = spec.months.len() - 1;
     let targets = place_targets(shared);
@@ -241,8 +239,7 @@ pub(super) fn finish(
         suspects,
         repeated,
         rows_read: acc.rows,
-        row_groups: (acc.row_groups, acc.paged_groups),
-        column_chunks: acc.column_chunks,
+        row_groups: acc.row_groups,
     })
 }
 

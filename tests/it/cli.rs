@@ -21,7 +21,7 @@ fn generate_then_report_gives_a_chinese_pdf_and_the_score_table() {
     let out = hotline(&["generate", "--out", s(&archive), "--tickets", "40000", "--years", "2024-2025", "--seed", "7"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(archive.join("year=2025/month=07/part-0.parquet").is_file());
-    // one file per month, each with its ticket_ids PLAIN (read by the scan from the pages)
+    // one file per month, each with its ticket_ids PLAIN (no dictionary for unique ids)
     assert_eq!(files_with_plain_ids(&archive), 24);
 
     let out_dir = dir.path().join("output");

@@ -193,7 +193,7 @@ pub fn tree_snapshot(dir: &Path) -> Vec<(String, String)> {
 }
 
 /// How many Parquet files under `dir` there are; each must store ticket_id PLAIN, without a
-/// dictionary page, in every row group (the layout the scan reads from the pages).
+/// dictionary page, in every row group (unique ids gain nothing from a dictionary).
 pub fn files_with_plain_ids(dir: &Path) -> usize {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
     let mut n = 0;

@@ -62,7 +62,7 @@ fn random_rows(seed: u64, n: usize, whole: bool) -> RecordBatch {
         } else if r.chance(3) && !ids.is_empty() {
             ids[r.below(ids.len() as u64) as usize].clone() // a repeated ticket_id
         } else {
-            // some not ASCII (the scan's page reader checks such text is UTF-8)
+            // some not ASCII
             Some(if i % 7 == 0 { format!("单{i}") } else { format!("t{i}") })
         };
         ids.push(id);
@@ -175,11 +175,11 @@ fn write(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usiz
     write_as(dir, name, batch, row_group, 0);
 }
 
-/// How a file stores its columns. ticket_id: 0 the writer's defaults (a dictionary: Arrow reads
-/// it); PLAIN (the scan reads the pages) in 1 version-1 pages of 5 rows, uncompressed, 2
-/// version-2 pages, ZSTD; 3 version-2 pages of the writer's choice (DELTA_BYTE_ARRAY: Arrow
-/// reads it). The other columns: dictionaries, but in 1 a dictionary of at most 64 bytes, so
-/// that a column chunk goes on in PLAIN pages once it is full, and in 2 PLAIN pages only.
+/// How a file stores its columns (the scan reads each through arrow-rs). ticket_id: 0 the
+/// writer's defaults (a dictionary); PLAIN in 1 version-1 pages of 5 rows, uncompressed, 2
+/// version-2 pages, ZSTD; 3 version-2 pages of the writer's choice (DELTA_BYTE_ARRAY). The
+/// other columns: dictionaries, but in 1 a dictionary of at most 64 bytes, so that a column
+/// chunk goes on in PLAIN pages once it is full, and in 2 PLAIN pages only.
 fn write_as(dir: &std::path::Path, name: &str, batch: &RecordBatch, row_group: usize, layout: u8) {
     use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
     use datafusion::parquet::file::properties::WriterVersion;
@@ -298,17 +298,9 @@ fn compare_rows(
             let checks = hotline::checks::builtin();
             let window = (period.year_earlier().start, period.end);
             let (ctx, archive) = session(dir.path(), &settings).await;
-            // the quarter's scan reads every column through Arrow, the others from the pages
-            let mut spec = hotline::scan::Spec::new(&period, &settings);
-            if period == Period::quarter(2025, 1) {
-                spec.page_budget = 0;
-            }
+            let spec = hotline::scan::Spec::new(&period, &settings);
             let out = hotline::scan::scan(&archive, &spec).unwrap();
             prop_assert!(out.suspects.iter().all(Option::is_some));
-            if spec.page_budget == 0 {
-                prop_assert_eq!(out.column_chunks.1, 0);
-                prop_assert_eq!(out.row_groups.1, 0);
-            }
             let scanned_checks = hotline::checks::run_window(&ctx, &checks, window, Some(&out)).await.unwrap();
             let scanned = hotline::metrics::compute(&ctx, &period, &settings, Some(&out)).await.unwrap();
             // with no room for suspects: the repeated ids from the scan, the rest from the window;
@@ -528,48 +520,6 @@ fn one_unit_past_the_16_bit_rows() {
     }
     let rows = RecordBatch::try_new(schema, columns).unwrap();
     compare_rows(rows, 200_000, (0, 0), (0, 0)).unwrap();
-}
-
-/// The scan reads PLAIN ticket_ids from their pages, and the others with Arrow.
-#[test]
-fn plain_ids_come_from_the_pages() {
-    let settings = settings();
-    let period = Period::year(2025);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    // 1000 rows in row groups of 64: 16 per file
-    for (layout, paged) in [(0, 0), (1, 16), (2, 16), (3, 0)] {
-        let dir = tempfile::tempdir().unwrap();
-        write_as(dir.path(), "a.parquet", &random_rows(5, 1000, false), 64, layout);
-        let out = rt.block_on(async {
-            let (_, archive) = session(dir.path(), &settings).await;
-            hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap()
-        });
-        assert_eq!(out.row_groups, (16, paged), "layout {layout}");
-    }
-}
-
-/// The scan reads the time, text and boolean columns from their pages when they are stored as
-/// it reads them (dictionaries, PLAIN pages, version 1 and 2), the others with Arrow: the
-/// proptest above compares both with the SQL engine, this that each is taken.
-#[test]
-fn columns_come_from_the_pages_or_from_arrow() {
-    let settings = settings();
-    let period = Period::year(2025);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    // 1000 rows in row groups of 64: 16 per file, each with 5 time, 11 text and 1 boolean
-    // column; recoded with nanoseconds, the 5 time columns are Arrow's
-    let rows = random_rows(5, 1000, false);
-    for (encoding, layout, paged) in
-        [(0, 0, 16 * 17), (0, 1, 16 * 17), (0, 2, 16 * 17), (0, 3, 16 * 17), (1, 0, 16 * 12)]
-    {
-        let dir = tempfile::tempdir().unwrap();
-        write_as(dir.path(), "a.parquet", &recode(&rows, encoding), 64, layout);
-        let out = rt.block_on(async {
-            let (_, archive) = session(dir.path(), &settings).await;
-            hotline::scan::scan(&archive, &hotline::scan::Spec::new(&period, &settings)).unwrap()
-        });
-        assert_eq!(out.column_chunks, (16 * 17, paged), "encoding {encoding}, layout {layout}");
-    }
 }
 
 /// Columns that cannot be null (no definition levels in their pages): the scan equals the SQL
