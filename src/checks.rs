@@ -175,22 +175,34 @@ pub async fn run(ctx: &SessionContext, checks: &[Check]) -> Result<Vec<Outcome>>
         }
         let df = ctx.sql(&c.sql).await.with_context(|| format!("planning the check {} ({})", c.name, c.source))?;
         let df = filters_in_the_reader(df);
-        let failing =
-            df.clone().count().await.with_context(|| format!("running the check {} ({})", c.name, c.source))?;
+        let running = || format!("running the check {} ({})", c.name, c.source);
+        let (failing, busiest) = count(df.clone()).await.with_context(running)?;
         let batches = if failing == 0 {
             Vec::new()
         } else {
-            df.limit(0, Some(EXAMPLES))?
-                .collect()
-                .await
-                .with_context(|| format!("running the check {} ({})", c.name, c.source))?
+            df.limit(0, Some(EXAMPLES))?.collect().await.with_context(running)?
         };
         if crate::queries::profiling() {
-            eprintln!("profile: {} {:.2} s, {failing} failing", c.source, t.elapsed().as_secs_f64());
+            eprintln!("profile: {} {:.2} s, {failing} failing{busiest}", c.source, t.elapsed().as_secs_f64());
         }
         out.push(Outcome { check: c.clone(), failing, examples: examples(&batches)? });
     }
     Ok(out)
+}
+
+/// The rows of `df`, counted; with `HOTLINE_PROFILE=1` also the busiest operators of the
+/// counting plan (as `queries::busiest_operators` gives them), else "".
+async fn count(df: datafusion::prelude::DataFrame) -> Result<(usize, String)> {
+    if !crate::queries::profiling() {
+        return Ok((df.count().await?, String::new()));
+    }
+    let counted =
+        df.aggregate(vec![], vec![datafusion::functions_aggregate::expr_fn::count(datafusion::prelude::lit(1))])?;
+    let task = std::sync::Arc::new(counted.task_ctx());
+    let plan = counted.create_physical_plan().await?;
+    let batches = datafusion::physical_plan::collect(plan.clone(), task).await?;
+    let n = batches.first().and_then(|b| crate::metrics::ints(b, b.schema().field(0).name()).ok()).and_then(|v| v[0]);
+    Ok((n.unwrap_or(0) as usize, crate::queries::busiest_operators(&plan)))
 }
 
 /// `df` with its filters evaluated inside the Parquet reader (DataFusion's `pushdown_filters`,

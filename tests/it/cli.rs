@@ -248,3 +248,47 @@ fn check_counts_the_nulls_of_the_period() {
     assert_eq!(nulls(None), (4, (3, 0.75), (1, 0.25), (1, 0.25), (0, 0.0)));
     assert_eq!(nulls(Some("2025Q3")), (2, (2, 1.0), (0, 0.0), (1, 0.5), (0, 0.0)));
 }
+
+/// `HOTLINE_PROFILE=1` names, for every check and every SQL file, its time and the operators
+/// that took it (from the plan's metrics): one profile line per built-in check (8) with a
+/// `busiest:` part naming a Parquet scan for the row checks, and the same for ticket_facts.sql,
+/// whose 2 rows are the two districts' March (one month, no street, the same department).
+#[test]
+fn profile_names_the_busiest_operators_of_every_check_and_sql_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    write_archive(&archive, "t.parquet", &[ticket("a", "东城区"), ticket("b", "西城区")]);
+    let o = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["check", "--archive", s(&archive)])
+        .env("HOTLINE_PROFILE", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    let checks: Vec<&str> = err.lines().filter(|l| l.starts_with("profile: queries/checks/")).collect();
+    assert_eq!(checks.len(), 8, "{err}");
+    assert!(checks.iter().all(|l| l.contains("; busiest: ")), "{err}");
+    let time_order = checks.iter().find(|l| l.contains("time_order.sql")).unwrap();
+    assert!(time_order.contains("DataSourceExec"), "{time_order}");
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "report",
+            "--period",
+            "2025Q1",
+            "--archive",
+            s(&archive),
+            "--out",
+            s(&out),
+            "--no-pdf",
+            "--engine",
+            "sql",
+        ])
+        .env("HOTLINE_PROFILE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let facts =
+        err.lines().find(|l| l.starts_with("profile: queries/ticket_facts.sql")).unwrap_or_else(|| panic!("{err}"));
+    assert!(facts.contains(", 2 rows; busiest: "), "{facts}");
+}
