@@ -454,3 +454,42 @@ fn a_grouping_over_the_memory_limit_spills_and_answers_the_same() {
     assert!(spills("64M") > 0);
     assert_eq!(spills("4G"), 0);
 }
+
+/// `quantile_values` and `quantile_exact` over its lists, as a user writes them: tickets closed
+/// 1 h and 3 h after dispatch in 甲区 and 2 h, 4 h and 10 h in 乙区. Per district the medians are
+/// 2 h and 4 h; from the two districts' lists the city's median is that of 1, 2, 3, 4, 10 = 3 h
+/// and its P90 4 + 0.6 × (10 − 4) = 7.6 h — the same as quantile_exact over the tickets.
+#[test]
+fn quantiles_from_collected_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let hours = [("a", "甲区", 1), ("b", "甲区", 3), ("c", "乙区", 2), ("d", "乙区", 4), ("e", "乙区", 10)];
+    let v: Vec<T> = hours
+        .iter()
+        .map(|(id, d, h)| {
+            let mut t = ticket(id, d);
+            t.closed_after_s = Some(h * 3600);
+            t
+        })
+        .collect();
+    let archive = dir.path().join("archive");
+    write_archive(&archive, "t.parquet", &v);
+    let hours_of = "CAST(CAST(closed_at AS BIGINT) - CAST(dispatched_at AS BIGINT) AS DOUBLE) / 3600000000.0";
+    let per_district = format!(
+        "SELECT district, quantile_exact(h, 0.5) AS median FROM (SELECT district, {hours_of} AS h FROM tickets) \
+         GROUP BY district ORDER BY district"
+    );
+    let o = sql(archive.to_str().unwrap(), &["--format", "csv", &per_district]);
+    assert_eq!(stdout(&o), "district,median\n乙区,4.0\n甲区,2.0\n", "{}", stderr(&o));
+    let from_lists = format!(
+        "WITH v AS (SELECT district, quantile_values({hours_of}) AS hours FROM tickets GROUP BY district) \
+         SELECT quantile_exact(hours, [0.5, 0.9]) AS q FROM v"
+    );
+    let direct = format!("SELECT quantile_exact({hours_of}, [0.5, 0.9]) AS q FROM tickets");
+    for q in [from_lists, direct] {
+        let o = sql(archive.to_str().unwrap(), &["--format", "json", &q]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+        let q: Vec<f64> = v[0]["q"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        assert_eq!(q[0], 3.0, "{q:?}");
+        assert!((q[1] - 7.6).abs() < 1e-12, "{q:?}");
+    }
+}
