@@ -210,6 +210,8 @@ pub fn run_each(
         .hint("put the comparison in parentheses: (a IS DISTINCT FROM b) OR …")
         .into());
     }
+    // for the hint of an unknown table
+    let tables = table_names(ctx);
     let ctx = ctx.clone();
     let text = sql.to_string();
     // two batches in flight at most: the plan waits while the output is being written
@@ -263,7 +265,7 @@ pub fn run_each(
                         // the caller names the damaged file (engine::name_damage); exit 3, not a usage error
                         Err(anyhow::Error::from(e).context("the query failed reading the archive"))
                     }
-                    Err(e) => Err(explain(sql, &e.to_string()).into()),
+                    Err(e) => Err(explain(sql, &e.to_string(), &tables).into()),
                 };
             }
             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => got = false,
@@ -286,9 +288,24 @@ pub fn run_each(
     }
 }
 
+/// The tables a query can name (the session's own, not `information_schema`'s).
+fn table_names(ctx: &SessionContext) -> Vec<String> {
+    ctx.catalog("datafusion").and_then(|c| c.schema("public")).map(|s| s.table_names()).unwrap_or_default()
+}
+
+/// The (at most three) names of `names` closest to `name`, closest first, as `` `a`, `b` ``.
+fn closest(name: &str, names: &[String]) -> Vec<String> {
+    let mut by_distance: Vec<(usize, &String)> =
+        names.iter().map(|v| (crate::schema::edit_distance(name, v), v)).collect();
+    by_distance.sort();
+    by_distance.dedup_by(|a, b| a.1 == b.1);
+    by_distance.iter().take(3).map(|(_, v)| format!("`{v}`")).collect()
+}
+
 /// A SQL error as the user should see it: read-only refusals said plainly, the position of a
-/// syntax error shown under the statement, and the closest names for an unknown column or table.
-pub fn explain(sql: &str, message: &str) -> UserError {
+/// syntax error shown under the statement, and the closest names for an unknown column or table
+/// (of `tables`, the tables the session has).
+pub fn explain(sql: &str, message: &str, tables: &[String]) -> UserError {
     // an error of one of our rules comes wrapped in the rule's name ("duration_intervals\ncaused by\n…")
     let message = message.rsplit("\ncaused by\n").next().unwrap_or(message);
     let first = message.lines().next().unwrap_or(message);
@@ -314,7 +331,14 @@ pub fn explain(sql: &str, message: &str) -> UserError {
         )
         .hint("join the subquery instead: LEFT JOIN (SELECT DISTINCT street FROM streets WHERE …) s ON s.street = tickets.street, then test s.street IS NOT NULL");
     }
-    let mut text = format!("query failed: {}", message.trim());
+    if message.contains("only supports a single SQL statement") {
+        return error::usage("one statement at a time: the SQL holds more than one (separated by `;`)").hint(
+            "run each on its own: one `hotline sql \"…\"` per statement, or in the shell one statement, then the next",
+        );
+    }
+    // DataFusion lists every column of the tables after an unknown one: the hint names the closest
+    let shown = message.split("Valid fields are ").next().unwrap_or(message);
+    let mut text = format!("query failed: {}", shown.trim());
     if let Some((line, col)) = position(message)
         && let Some(src) = sql.lines().nth(line.saturating_sub(1))
     {
@@ -334,16 +358,16 @@ pub fn explain(sql: &str, message: &str) -> UserError {
                     .collect()
             })
             .unwrap_or_default();
-        let mut by_distance: Vec<(usize, &String)> =
-            valid.iter().map(|v| (crate::schema::edit_distance(name, v), v)).collect();
-        by_distance.sort();
-        by_distance.dedup_by(|a, b| a.1 == b.1);
-        let near: Vec<String> = by_distance.iter().take(3).map(|(_, v)| format!("`{v}`")).collect();
+        let near = closest(name, &valid);
         if !near.is_empty() {
             e = e.hint(format!("unknown column `{name}`; closest: {}", near.join(", ")));
         }
     } else if let Some(t) = between(message, "table '", "' not found") {
-        e = e.hint(format!("unknown table `{t}`; `\\d` in the shell or `SHOW TABLES` lists the tables"));
+        // DataFusion names it in full (datafusion.public.ticket); the user wrote the last part
+        let name = t.rsplit('.').next().unwrap_or(t);
+        let near = closest(name, tables);
+        let near = if near.is_empty() { String::new() } else { format!("; closest: {}", near.join(", ")) };
+        e = e.hint(format!("unknown table `{name}`{near}; `\\d` in the shell or `SHOW TABLES` lists the tables"));
     }
     e
 }
@@ -371,6 +395,7 @@ mod tests {
         let e = explain(
             "SELECT * FORM tickets",
             "SQL error: ParserError(\"Expected: end of statement, found: tickets at Line: 1, Column: 15\")",
+            &[],
         );
         assert!(e.message.contains("SELECT * FORM tickets\n                ^"), "{}", e.message);
     }
@@ -380,7 +405,32 @@ mod tests {
         let e = explain(
             "SELECT distrct FROM tickets",
             "Schema error: No field named distrct. Valid fields are tickets.ticket_id, tickets.district, tickets.street.",
+            &[],
         );
         assert_eq!(e.hint.as_deref(), Some("unknown column `distrct`; closest: `district`, `street`, `ticket_id`"));
+        // the list of every column is left to the hint
+        assert_eq!(e.message, "query failed: Schema error: No field named distrct.");
+    }
+
+    #[test]
+    fn unknown_tables_get_the_closest_names_and_two_statements_a_plain_refusal() {
+        let tables = ["tickets", "streets", "districts", "population"].map(String::from);
+        let e = explain(
+            "SELECT count(*) FROM ticket",
+            "Error during planning: table 'datafusion.public.ticket' not found",
+            &tables,
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some(
+                "unknown table `ticket`; closest: `tickets`, `streets`, `districts`; `\\d` in the shell or `SHOW TABLES` lists the tables"
+            )
+        );
+        let e = explain(
+            "SELECT 1; SELECT 2",
+            "This feature is not implemented: The context currently only supports a single SQL statement",
+            &tables,
+        );
+        assert!(e.message.starts_with("one statement at a time"), "{}", e.message);
     }
 }

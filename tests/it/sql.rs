@@ -219,6 +219,14 @@ fn errors_point_at_the_problem() {
     let out = sql(&a, &["SELECT distrct FROM tickets"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("closest: `district`"), "{}", stderr(&out));
+    // the closest names only, not DataFusion's list of all 21 columns
+    assert!(!stderr(&out).contains("Valid fields"), "{}", stderr(&out));
+    let out = sql(&a, &["SELECT count(*) FROM ticket"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown table `ticket`; closest: `tickets`"), "{}", stderr(&out));
+    let out = sql(&a, &["SELECT 1; SELECT 2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error: one statement at a time"), "{}", stderr(&out));
     let out = sql(&a, &["SELECT * FORM tickets"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("^"), "{}", stderr(&out));
