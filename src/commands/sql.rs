@@ -68,6 +68,16 @@ pub fn sql(args: SqlArgs) -> Result<()> {
     } else {
         rt.block_on(sqltool::mask_personal_data(&ctx))?;
     }
+    // the tables the check files read (`checked`: the period's tickets, or all of them), so that
+    // `-f queries/checks/….sql` lists every failing row
+    let range = match &args.period {
+        Some(p) => {
+            let p = crate::period::Period::parse(p, today)?;
+            Some((p.start, p.end))
+        }
+        None => None,
+    };
+    rt.block_on(crate::checks::register_checked_as(&ctx, range, false))?;
 
     let Some((text, what)) = statement else {
         let result = sqltool::repl::Shell { rt: &rt, ctx: &ctx, format, max_rows: args.max_rows, timeout }.run();

@@ -501,3 +501,22 @@ fn quantiles_from_collected_values() {
         assert!((q[1] - 7.6).abs() < 1e-12, "{q:?}");
     }
 }
+
+/// A check's file lists every failing row in `hotline sql` (where `hotline check` shows three):
+/// of four tickets, "2" and "4" are closed 1 minute after dispatch, before their first contact
+/// an hour after it, so closed_before_responded.sql gives exactly those two, in its order.
+#[test]
+fn a_check_file_lists_every_failing_row() {
+    let d = tempfile::tempdir().unwrap();
+    let mut v: Vec<T> = ["1", "2", "3", "4"].iter().map(|id| ticket(id, "甲区")).collect();
+    v[1].closed_after_s = Some(60);
+    v[3].closed_after_s = Some(60);
+    v[3].received = at(2025, 3, 11, 9, 0, 0);
+    let archive = d.path().join("archive");
+    write_archive(&archive, "t.parquet", &v);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/queries/checks/closed_before_responded.sql");
+    let out = sql(archive.to_str().unwrap(), &["--format", "csv", "-f", file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out).lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    assert_eq!(ids, ["2", "4"], "{}", stdout(&out));
+}
