@@ -17,42 +17,55 @@ pub struct Column {
     pub nullable: bool,
     /// Personal data: never in a report, a score export or a log line.
     pub personal: bool,
+    /// What it holds, as a 12345 centre names it (the headers of the beijing-zh mapping)
+    pub zh: &'static str,
 }
 
-const fn col(name: &'static str, ty: ColType, nullable: bool) -> Column {
-    Column { name, ty, nullable, personal: false }
+const fn col(name: &'static str, ty: ColType, nullable: bool, zh: &'static str) -> Column {
+    Column { name, ty, nullable, personal: false, zh }
 }
 
-const fn personal(name: &'static str) -> Column {
-    Column { name, ty: ColType::Str, nullable: true, personal: true }
+const fn personal(name: &'static str, zh: &'static str) -> Column {
+    Column { name, ty: ColType::Str, nullable: true, personal: true, zh }
+}
+
+impl ColType {
+    /// The type as SQL names it.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            ColType::Str => "text",
+            ColType::Timestamp => "timestamp",
+            ColType::Bool => "boolean",
+        }
+    }
 }
 
 use ColType::*;
 
 pub const COLUMNS: &[Column] = &[
-    col("ticket_id", Str, false),
-    col("received_at", Timestamp, false),
-    col("channel", Str, true),
-    col("request_type", Str, false),
-    col("category_l1", Str, false),
-    col("category_l2", Str, true),
-    col("category_l3", Str, true),
-    col("urgency", Str, true),
-    col("district", Str, false),
-    col("street", Str, true),
-    col("department", Str, true),
-    col("dispatched_at", Timestamp, true),
-    col("responded_at", Timestamp, true),
-    col("closed_at", Timestamp, true),
+    col("ticket_id", Str, false, "工单编号"),
+    col("received_at", Timestamp, false, "受理时间"),
+    col("channel", Str, true, "受理渠道"),
+    col("request_type", Str, false, "诉求类型"),
+    col("category_l1", Str, false, "一级分类"),
+    col("category_l2", Str, true, "二级分类"),
+    col("category_l3", Str, true, "三级分类"),
+    col("urgency", Str, true, "紧急程度"),
+    col("district", Str, false, "所属区"),
+    col("street", Str, true, "街道乡镇"),
+    col("department", Str, true, "承办单位"),
+    col("dispatched_at", Timestamp, true, "派单时间"),
+    col("responded_at", Timestamp, true, "首次联系时间"),
+    col("closed_at", Timestamp, true, "办结时间"),
     // the deadline the source system set (311 exports: Due Date, target_dt): on-time closing is
     // then judged against it, a proxy for the 12345 time limits (ticket_facts.sql)
-    col("due_at", Timestamp, true),
-    col("resolved", Bool, true),
-    col("satisfaction", Str, true),
-    col("excluded_reason", Str, true),
-    personal("caller_id"),
-    personal("caller_phone"),
-    personal("content"),
+    col("due_at", Timestamp, true, "办理时限（来源系统设定）"),
+    col("resolved", Bool, true, "是否解决"),
+    col("satisfaction", Str, true, "回访结果（满意度）"),
+    col("excluded_reason", Str, true, "剔除原因（不计入考核）"),
+    personal("caller_id", "来电人编号"),
+    personal("caller_phone", "来电号码"),
+    personal("content", "诉求内容"),
 ];
 
 pub const REQUEST_TYPES: &[&str] = &["consultation", "help", "complaint", "report", "suggestion", "praise", "other"];

@@ -109,7 +109,32 @@ pub fn register_reference(ctx: &SessionContext, population: &crate::config::Popu
         ],
     )?;
     register(ctx, "streets", vec![batch])?;
+    register(ctx, "ticket_columns", vec![ticket_columns()?])?;
     register(ctx, "population", vec![crate::config::population_batch(population)?])
+}
+
+/// The `ticket_columns` table: each column of `tickets` with its type as SQL names it, whether
+/// every ticket has it, whether it is personal data (masked here) and what it holds (受理时间 …).
+fn ticket_columns() -> Result<RecordBatch> {
+    let cols = crate::schema::COLUMNS;
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+        Field::new("required", DataType::Utf8, false),
+        Field::new("personal", DataType::Utf8, false),
+        Field::new("meaning", DataType::Utf8, false),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(cols.iter().map(|c| c.name))),
+            Arc::new(StringArray::from_iter_values(cols.iter().map(|c| c.ty.sql_name()))),
+            Arc::new(StringArray::from_iter_values(cols.iter().map(|c| yes_no(!c.nullable)))),
+            Arc::new(StringArray::from_iter_values(cols.iter().map(|c| yes_no(c.personal)))),
+            Arc::new(StringArray::from_iter_values(cols.iter().map(|c| c.zh))),
+        ],
+    )?)
 }
 
 /// Only queries: DDL, DML (INSERT, COPY …) and statements (SET …) are refused by DataFusion.

@@ -100,8 +100,14 @@ impl Shell<'_> {
                 "SELECT table_name, table_type FROM information_schema.tables \
                  WHERE table_schema = 'public' ORDER BY table_type, table_name",
             ),
+            // the archive's columns with their meaning (受理时间 …) and whether every ticket has them
+            (Some("\\d"), Some("tickets")) => self.query("SELECT * FROM ticket_columns"),
             (Some("\\d"), Some(name)) => {
-                let sql = "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+                // the types as SQL names them, not Arrow's (Utf8View, Timestamp(µs))
+                let sql = "SELECT column_name, CASE WHEN data_type LIKE '%Utf8%' THEN 'text' \
+                           WHEN data_type LIKE 'Timestamp%' THEN 'timestamp' WHEN data_type = 'Date32' THEN 'date' \
+                           WHEN data_type = 'Int64' THEN 'bigint' WHEN data_type = 'Float64' THEN 'double' \
+                           ELSE lower(data_type) END AS type, is_nullable FROM information_schema.columns \
                            WHERE table_schema = 'public' AND table_name = $name ORDER BY ordinal_position";
                 let params = vec![("name".to_string(), datafusion::common::ScalarValue::Utf8(Some(name.to_string())))];
                 self.show(sql, params);

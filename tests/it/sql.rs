@@ -292,7 +292,7 @@ fn the_shell_reads_statements_over_several_lines() {
         .stdin
         .take()
         .unwrap()
-        .write_all("SELECT count(*) AS n\nFROM tickets;\n\\d\n\\d population\nSELECT 40 +\n2 AS answer;\nSELECT nope FROM tickets;\n\\q\nSELECT 'after quit';\n".as_bytes())
+        .write_all("SELECT count(*) AS n\nFROM tickets;\n\\d\n\\d population\n\\d tickets\nSELECT 40 +\n2 AS answer;\nSELECT nope FROM tickets;\n\\q\nSELECT 'after quit';\n".as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -301,7 +301,11 @@ fn the_shell_reads_statements_over_several_lines() {
     for t in ["tickets", "population", "districts", "streets"] {
         assert!(text.contains(&format!(" {t} ")), "{t} missing in \\d: {text}");
     }
-    assert!(text.contains("street") && text.contains("Int64"), "\\d population: {text}");
+    // types as SQL names them, not Arrow's
+    assert!(text.contains("street") && text.contains("bigint") && !text.contains("Int64"), "\\d population: {text}");
+    // the archive's columns with what they hold and whether every ticket has them
+    assert!(text.contains(" received_at     │ timestamp │ yes      │ no       │ 受理时间"), "\\d tickets: {text}");
+    assert!(text.contains(" content         │ text      │ no       │ yes      │ 诉求内容"), "\\d tickets: {text}");
     assert!(text.contains(" 42"), "{text}");
     assert!(!text.contains("after quit"));
     // an error does not end the shell
