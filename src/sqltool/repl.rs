@@ -60,12 +60,40 @@ impl Shell<'_> {
             match editor.readline(prompt) {
                 Ok(line) => {
                     let trimmed = line.trim();
-                    if buffer.is_empty() && trimmed.starts_with('\\') {
+                    if trimmed.starts_with('\\') {
+                        // a command, even in the middle of a statement (which it drops, saying so)
+                        if !buffer.is_empty() {
+                            eprintln!(
+                                "(the unfinished statement `{}` was dropped: a statement ends with ;)",
+                                buffer.trim()
+                            );
+                            buffer.clear();
+                        }
                         let _ = editor.add_history_entry(trimmed);
                         if !self.command(trimmed)? {
                             break;
                         }
                         continue;
+                    }
+                    // the habits of other shells (psql's help and quit, sqlite's and DuckDB's dot
+                    // commands) are answered, not taken as the start of a statement
+                    if buffer.is_empty() {
+                        let word = trimmed.trim_end_matches(';').to_ascii_lowercase();
+                        match word.as_str() {
+                            "help" | "?" | ".help" => {
+                                self.command("\\?")?;
+                                continue;
+                            }
+                            "exit" | "quit" | ".exit" | ".quit" => break,
+                            w if w.starts_with('.') => {
+                                eprintln!(
+                                    "`{trimmed}`: this shell has no dot commands; \\? lists its commands, and the output \
+                                     format is chosen when it starts (hotline sql --format csv|json|…)"
+                                );
+                                continue;
+                            }
+                            _ => {}
+                        }
                     }
                     if trimmed.is_empty() && buffer.is_empty() {
                         continue;

@@ -292,7 +292,7 @@ fn the_shell_reads_statements_over_several_lines() {
         .stdin
         .take()
         .unwrap()
-        .write_all("SELECT count(*) AS n\nFROM tickets;\n\\d\n\\d population\n\\d tickets\nSELECT 40 +\n2 AS answer;\nSELECT nope FROM tickets;\n\\q\nSELECT 'after quit';\n".as_bytes())
+        .write_all("help\n.mode csv\nSELECT count(*) AS n\nFROM tickets;\n\\d\nSELECT unfinished\n\\d population\n\\d tickets\nSELECT 40 +\n2 AS answer;\nSELECT nope FROM tickets;\n\\q\nSELECT 'after quit';\n".as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -310,6 +310,12 @@ fn the_shell_reads_statements_over_several_lines() {
     assert!(!text.contains("after quit"));
     // an error does not end the shell
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    // other shells' habits are answered, and a command in the middle of a statement runs (the
+    // statement dropped, said so) instead of being swallowed into it
+    let err = stderr(&out);
+    assert!(err.contains("\\d NAME    columns of a table"), "help: {err}");
+    assert!(err.contains("`.mode csv`: this shell has no dot commands"), "{err}");
+    assert!(err.contains("the unfinished statement `SELECT unfinished` was dropped"), "{err}");
 }
 
 /// The caller key is a keyed hash whose key lives inside the view's function: EXPLAIN shows the
